@@ -1,0 +1,245 @@
+/* x86 interpreter internals shared by the files in src/x86. Not a public API. */
+#ifndef MVM_X86_INTERNAL_H
+#define MVM_X86_INTERNAL_H
+
+#include <setjmp.h>
+#include <string.h>
+
+#include "x86.h"
+
+#define ARRAY_SIZE_X(a) (sizeof(a) / sizeof((a)[0]))
+
+enum x86_mode { X86_MODE_REAL, X86_MODE_PROT, X86_MODE_LONG };
+
+/* Opcode table flags */
+#define F_MODRM		(1u << 0)
+#define F_BYTE		(1u << 1)	/* operand size is 1 */
+#define F_IMM8		(1u << 2)
+#define F_IMMZ		(1u << 3)	/* imm16/32 by operand size (imm32 sign-extended for 64) */
+#define F_IMMV		(1u << 4)	/* imm16/32/64 by operand size (MOV r, imm64) */
+#define F_IMM16		(1u << 5)
+#define F_MOFFS		(1u << 6)	/* moffs by address size */
+#define F_FARPTR	(1u << 7)	/* ptr16:16/32 */
+#define F_DEF64		(1u << 8)	/* operand size defaults to 64 in long mode */
+#define F_INV64		(1u << 9)	/* #UD in 64-bit mode */
+#define F_GRP		(1u << 10)	/* handler looks at ModRM.reg */
+#define F_IMM16_8	(1u << 11)	/* ENTER: imm16 then imm8 */
+#define F_SSE		(1u << 12)	/* 66/F2/F3 select the operation, not size/rep */
+#define F_F64		(1u << 13)	/* operand size forced to 64 in long mode */
+
+struct x86_ctx;
+typedef void (*x86_fn)(struct x86_ctx *c);
+
+struct x86_op {
+	x86_fn fn;
+	uint16_t flags;
+	uint8_t arg;
+};
+
+struct x86_insn {
+	x86_fn fn;
+	uint8_t len;
+	uint8_t opsize;		/* 1, 2, 4, 8 */
+	uint8_t addrsize;	/* 2, 4, 8 */
+	uint8_t rep;		/* 0, 0xf2, 0xf3 (last of them wins) */
+	uint8_t lock;
+	uint8_t pfx66;		/* operand-size prefix seen (SSE mandatory prefix) */
+	uint8_t seg;		/* effective segment of the memory operand */
+	uint8_t seg_ovr;	/* segment override or 0xff */
+	uint8_t rex;
+	uint8_t map;		/* 0: 1-byte, 1: 0F, 2: 0F38, 3: 0F3A */
+	uint8_t opcode;
+	uint8_t modrm, mod, reg, rm;	/* reg/rm include REX.R/REX.B */
+	uint8_t arg;		/* from the table */
+	uint16_t flags;
+	uint8_t ea_base, ea_index, ea_scale;	/* address form; X86_EA_* or a GPR */
+	int64_t disp;
+	uint64_t ea;		/* effective address (offset within seg), when mod != 3 */
+	uint64_t imm, imm2;
+};
+
+#define X86_EA_NONE 0xff
+#define X86_EA_RIP 16
+
+enum { ABORT_NONE, ABORT_EXC, ABORT_EXIT };
+
+struct x86_ctx {
+	struct x86_cpu *cpu;
+	const struct x86_env_ops *ops;
+	void *env;
+	struct x86_exit *exit;
+	jmp_buf jb;
+	struct x86_insn i;
+	uint64_t next_rip;
+	uint8_t bytes[16];	/* raw instruction bytes */
+	const uint8_t *fetch;	/* host pointer for instruction bytes */
+	unsigned fetch_avail;	/* bytes valid at fetch */
+	int fetch_fault;	/* pfec+1 when bytes past fetch_avail fault, 0 = page unknown */
+	uint64_t fetch_lin;
+	/* code page translation reused within this run (see env_ops.translate) */
+	uint64_t fpage_tag;	/* linear page | user << 1 | 1, 0 = none */
+	uint8_t *fpage_hva;
+	/* pending exception */
+	uint8_t exc_vec;
+	bool exc_has_err;
+	uint32_t exc_err;
+	/* delivery state for #DF / triple fault */
+	bool delivering;
+	uint8_t delivering_vec;
+	bool ext_event;		/* delivering an interrupt (EXT bit of error codes) */
+	bool sti_shadow_set;	/* instruction set a fresh interrupt shadow */
+	bool rep_again;		/* REP not finished: keep rip */
+	bool event_done;	/* instruction asks run() to return exit->ev after commit */
+	/* registers at instruction start: restored when it aborts (exception, read exit) */
+	uint64_t save_gpr[X86_NR_GPRS];
+	uint64_t save_rflags;
+};
+
+/* ---- helpers ---- */
+static inline uint64_t x86_mask(unsigned size)
+{
+	return size >= 8 ? ~0ull : (1ull << (size * 8)) - 1;
+}
+
+static inline int64_t x86_sext(uint64_t v, unsigned size)
+{
+	switch (size) {
+	case 1: return (int8_t)v;
+	case 2: return (int16_t)v;
+	case 4: return (int32_t)v;
+	default: return (int64_t)v;
+	}
+}
+
+static inline bool x86_canonical(uint64_t a)
+{
+	return (uint64_t)(((int64_t)a << 16) >> 16) == a;
+}
+
+static inline bool x86_long64(const struct x86_ctx *c)
+{
+	return c->cpu->l64;	/* kept by x86_update_mode() */
+}
+
+/* x86_run.c */
+__attribute__((noreturn)) void x86_raise(struct x86_ctx *c, unsigned vec, uint32_t err);
+__attribute__((noreturn)) void x86_raise_noerr(struct x86_ctx *c, unsigned vec);
+__attribute__((noreturn)) void x86_abort_exit(struct x86_ctx *c);
+__attribute__((noreturn)) void x86_internal_error(struct x86_ctx *c, uint32_t code);
+#define X86_UD(c) x86_raise_noerr((c), X86_EXC_UD)
+#define X86_GP0(c) x86_raise((c), X86_EXC_GP, 0)
+void x86_update_mode(struct x86_cpu *cpu);
+
+/* x86_run.c: notifications that also drop the fetch-page cache */
+void x86_notify_flush(struct x86_ctx *c, unsigned why);
+void x86_notify_invlpg(struct x86_ctx *c, uint64_t lin);
+
+/* x86_decode.c */
+void x86_decode(struct x86_ctx *c);
+void x86_calc_ea(struct x86_ctx *c);
+void x86_op_ud(struct x86_ctx *c);
+extern const struct x86_op x86_ops_1b[256], x86_ops_0f[256];
+
+/* x86_mem.c: segment offset -> linear -> RAM/MMIO */
+uint64_t x86_seg_lin(struct x86_ctx *c, unsigned seg, uint64_t off, unsigned size, unsigned acc);
+uint64_t x86_read_lin(struct x86_ctx *c, uint64_t lin, unsigned size, unsigned acc);
+void x86_write_lin(struct x86_ctx *c, uint64_t lin, unsigned size, uint64_t val, unsigned acc);
+void x86_read_lin_buf(struct x86_ctx *c, uint64_t lin, void *buf, unsigned size, unsigned acc);
+void x86_write_lin_buf(struct x86_ctx *c, uint64_t lin, const void *buf, unsigned size, unsigned acc);
+uint64_t x86_read(struct x86_ctx *c, unsigned seg, uint64_t off, unsigned size);
+void x86_write(struct x86_ctx *c, unsigned seg, uint64_t off, unsigned size, uint64_t val);
+void x86_read_buf(struct x86_ctx *c, unsigned seg, uint64_t off, void *buf, unsigned size);
+void x86_write_buf(struct x86_ctx *c, unsigned seg, uint64_t off, const void *buf, unsigned size);
+/* RAM host pointer for a whole access that stays in one page and is RAM, else NULL
+ * (write access also checks writability up front). */
+void *x86_ptr(struct x86_ctx *c, unsigned seg, uint64_t off, unsigned size, unsigned acc);
+void x86_check_write(struct x86_ctx *c, unsigned seg, uint64_t off, unsigned size);
+/* system (supervisor) linear accesses */
+uint64_t x86_sys_read(struct x86_ctx *c, uint64_t lin, unsigned size);
+void x86_sys_write(struct x86_ctx *c, uint64_t lin, unsigned size, uint64_t val);
+void x86_fetch_setup(struct x86_ctx *c);
+uint8_t x86_fetch_slow(struct x86_ctx *c, unsigned idx);
+/* IO */
+uint64_t x86_io_in(struct x86_ctx *c, uint16_t port, unsigned size);
+void x86_io_out(struct x86_ctx *c, uint16_t port, unsigned size, uint64_t val);
+bool x86_io_allowed(struct x86_ctx *c, uint16_t port, unsigned size);
+
+/* operand helpers (x86_mem.c) */
+uint64_t x86_get_reg(struct x86_ctx *c, unsigned reg, unsigned size);
+void x86_set_reg(struct x86_ctx *c, unsigned reg, unsigned size, uint64_t val);
+uint64_t x86_get_rm(struct x86_ctx *c, unsigned size);
+void x86_set_rm(struct x86_ctx *c, unsigned size, uint64_t val);
+void x86_push(struct x86_ctx *c, unsigned size, uint64_t val);
+uint64_t x86_pop(struct x86_ctx *c, unsigned size);
+uint64_t x86_stack_peek(struct x86_ctx *c, unsigned off, unsigned size);
+void x86_stack_commit(struct x86_ctx *c, int64_t delta);
+unsigned x86_stack_size(struct x86_ctx *c);
+void x86_set_rsp_delta(struct x86_ctx *c, int64_t delta);
+__attribute__((noreturn)) void x86_page_fault(struct x86_ctx *c, uint64_t lin, uint32_t pfec);
+static inline unsigned x86_acc_user(const struct x86_ctx *c)
+{
+	return c->cpu->cpl == 3 ? X86_ACC_USER : 0;
+}
+/* Keep the register progress of a partly done instruction (REP iterations). */
+static inline void x86_commit_regs(struct x86_ctx *c)
+{
+	memcpy(c->save_gpr, c->cpu->gpr, sizeof(c->save_gpr));
+	c->save_rflags = c->cpu->rflags;
+}
+
+/* x86_alu.c */
+uint64_t x86_alu(struct x86_ctx *c, unsigned op, uint64_t a, uint64_t b, unsigned size, uint64_t *fl);
+uint64_t x86_shift(struct x86_ctx *c, unsigned op, uint64_t a, unsigned cnt, unsigned size, uint64_t *fl);
+uint64_t x86_flags_logic(uint64_t res, unsigned size);
+uint64_t x86_flags_szp(uint64_t res, unsigned size);
+bool x86_cond(uint64_t fl, unsigned cc);
+#define X86_ALU_ADD 0
+#define X86_ALU_OR 1
+#define X86_ALU_ADC 2
+#define X86_ALU_SBB 3
+#define X86_ALU_AND 4
+#define X86_ALU_SUB 5
+#define X86_ALU_XOR 6
+#define X86_ALU_CMP 7
+static inline void x86_set_arith(struct x86_cpu *cpu, uint64_t fl)
+{
+	cpu->rflags = (cpu->rflags & ~(uint64_t)X86_FL_ARITH) | fl;
+}
+
+/* x86_except.c */
+void x86_deliver(struct x86_ctx *c, unsigned vec, bool has_err, uint32_t err,
+		 bool soft, uint64_t ret_rip);
+void x86_load_seg(struct x86_ctx *c, unsigned sreg, uint16_t sel);
+void x86_load_seg_real(struct x86_cpu *cpu, unsigned sreg, uint16_t sel);
+void x86_read_desc(struct x86_ctx *c, uint16_t sel, uint64_t desc[2], unsigned exc, bool sys16);
+void x86_desc_to_seg(uint64_t d, struct x86_seg *s, uint16_t sel);
+void x86_far_jmp(struct x86_ctx *c, uint16_t sel, uint64_t off, bool call, unsigned opsize);
+void x86_far_ret(struct x86_ctx *c, unsigned opsize, unsigned pop_extra);
+void x86_iret(struct x86_ctx *c, unsigned opsize);
+
+/* x86_system.c */
+void x86_write_cr(struct x86_ctx *c, unsigned cr, uint64_t val);
+bool x86_msr_read(struct x86_ctx *c, uint32_t msr, uint64_t *val);
+bool x86_msr_write(struct x86_ctx *c, uint32_t msr, uint64_t val);
+uint64_t x86_rdtsc(struct x86_ctx *c);
+void x86_set_rflags(struct x86_ctx *c, uint64_t val, unsigned opsize);
+
+/* per-file handler tables: handlers declared where used */
+#define H(name) void name(struct x86_ctx *c)
+/* x86_exec.c / x86_exec2.c */
+H(op_alu); H(op_alu_acc); H(op_grp1); H(op_test); H(op_test_acc); H(op_grp3); H(op_grp45);
+H(op_incdec_r); H(op_push_r); H(op_pop_r); H(op_push_imm); H(op_pop_rm); H(op_push_sreg); H(op_pop_sreg);
+H(op_mov); H(op_mov_rm_imm); H(op_mov_r_imm); H(op_mov_moffs); H(op_mov_sreg); H(op_lea);
+H(op_xchg); H(op_xchg_acc); H(op_nop90); H(op_jcc); H(op_jmp); H(op_call); H(op_ret); H(op_retf);
+H(op_jmpf); H(op_callf); H(op_shift); H(op_shld); H(op_imul3); H(op_imul2); H(op_movx); H(op_movsxd);
+H(op_cbw); H(op_cwd); H(op_lahf); H(op_sahf); H(op_pushf); H(op_popf); H(op_flagop); H(op_cmc);
+H(op_setcc); H(op_cmovcc); H(op_bt); H(op_bt_grp); H(op_bsf); H(op_bswap); H(op_xadd); H(op_cmpxchg);
+H(op_grp9); H(op_enter); H(op_leave); H(op_loop); H(op_jcxz); H(op_xlat); H(op_int3); H(op_int);
+H(op_into); H(op_iret); H(op_hlt); H(op_in); H(op_out); H(op_cpuid); H(op_rdtsc); H(op_rdmsr);
+H(op_wrmsr); H(op_grp6); H(op_grp7); H(op_mov_cr); H(op_mov_dr); H(op_clts); H(op_nop); H(op_ud2);
+H(op_invd); H(op_syscall); H(op_sysret); H(op_sysenter); H(op_sysexit); H(op_popcnt); H(op_string);
+H(op_salc); H(op_cli_sti); H(op_lsl_lar); H(op_pusha); H(op_popa); H(op_les); H(op_aam);
+H(op_rdpmc); H(op_x87); H(op_fxgrp); H(op_sse); H(op_nopm);
+#undef H
+
+#endif

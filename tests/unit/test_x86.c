@@ -1,0 +1,787 @@
+/*
+ * Targeted tests of the x86 interpreter: exceptions and their delivery
+ * (long mode IDT with IST and RSP0, real-mode IVT, #DF, triple fault), REP
+ * string operations, LOCK atomicity between threads, mode switches, the
+ * IO/MMIO restart protocol, the STI shadow, SYSCALL/SYSRET and hypercalls.
+ *
+ * Machine code below was assembled with GNU as (source in the comments).
+ */
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "x86/x86.h"
+
+#define RAM_SIZE	(4u << 20)
+#define MMIO_BASE	0xd0000000ull
+#define FAULT_LO	0x300000ull
+#define FAULT_HI	0x301000ull
+#define GDT		0x1000u
+#define IDT		0x2000u
+#define HANDLERS	0x3000u
+#define TSS		0x5000u
+#define CODE		0x10000u
+#define STACK		0x7000u
+#define RSP0		0x8000u
+#define IST1		0x9000u
+
+struct env {
+	uint8_t *ram;
+	unsigned flushes, last_why, invlpgs;
+	int irq;		/* vector pending_irq returns, -1 none */
+	int acked;
+};
+
+static int t_translate(void *ctx, struct x86_cpu *cpu, uint64_t lin, unsigned acc, struct x86_xlate *out)
+{
+	struct env *e = ctx;
+
+	(void)cpu;
+	if ((lin >= FAULT_LO && lin < FAULT_HI) || (lin >= RAM_SIZE && (lin < MMIO_BASE || lin >= MMIO_BASE + 0x1000))) {
+		out->pfec = ((acc & X86_ACC_WRITE) ? X86_PFEC_W : 0) | ((acc & X86_ACC_USER) ? X86_PFEC_U : 0) |
+			    ((acc & X86_ACC_FETCH) ? X86_PFEC_I : 0);
+		return X86_XLATE_FAULT;
+	}
+	if (lin >= MMIO_BASE) {
+		out->gpa = lin;
+		return X86_XLATE_MMIO;
+	}
+	out->hva = e->ram + lin;
+	out->gpa = lin;
+	return X86_XLATE_RAM;
+}
+
+static void t_flush(void *ctx, struct x86_cpu *cpu, unsigned why)
+{
+	struct env *e = ctx;
+
+	(void)cpu;
+	e->flushes++;
+	e->last_why = why;
+}
+
+static void t_invlpg(void *ctx, struct x86_cpu *cpu, uint64_t lin)
+{
+	(void)cpu; (void)lin;
+	((struct env *)ctx)->invlpgs++;
+}
+
+static int t_pending(void *ctx, struct x86_cpu *cpu)
+{
+	(void)cpu;
+	return ((struct env *)ctx)->irq;
+}
+
+static void t_ack(void *ctx, struct x86_cpu *cpu, int v)
+{
+	struct env *e = ctx;
+
+	(void)cpu;
+	e->acked = v;
+	e->irq = -1;
+}
+
+static const struct x86_env_ops ops = {
+	.translate = t_translate, .flush = t_flush, .invlpg = t_invlpg,
+	.pending_irq = t_pending, .ack_irq = t_ack,
+};
+
+static const uint8_t code_de[] = { 0x31, 0xc9, 0xb8, 0x05, 0x00, 0x00, 0x00, 0xf7, 0xf1 };
+static const uint8_t code_gp_sel[] = { 0x66, 0xb8, 0x00, 0x01, 0x8e, 0xd8 };
+static const uint8_t code_gp_canon[] = { 0x48, 0xb8, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x80, 0x48, 0x8b, 0x18 };
+static const uint8_t code_pf_write[] = { 0xb8, 0x10, 0x00, 0x30, 0x00, 0xc7, 0x00, 0x01, 0x00, 0x00, 0x00 };
+static const uint8_t code_pf_fetch[] = { 0xb8, 0x00, 0x00, 0x30, 0x00, 0xff, 0xe0 };
+static const uint8_t code_user_int3[] = { 0xcc };
+static const uint8_t code_in[] = { 0x66, 0xba, 0xf8, 0x03, 0xec, 0x88, 0xc3, 0xf4 };
+static const uint8_t code_out[] = { 0x66, 0xba, 0xf8, 0x03, 0xb0, 0x41, 0xee, 0xf4 };
+static const uint8_t code_outs[] = { 0x66, 0xba, 0xf8, 0x03, 0xbe, 0x00, 0x00, 0x02, 0x00, 0xb9, 0x03, 0x00, 0x00, 0x00, 0xf3, 0x6e, 0xf4 };
+static const uint8_t code_ins[] = { 0x66, 0xba, 0x60, 0x00, 0xbf, 0x00, 0x00, 0x02, 0x00, 0xb9, 0x02, 0x00, 0x00, 0x00, 0x66, 0xf3, 0x6d, 0xf4 };
+static const uint8_t code_mmio[] = { 0xb8, 0x10, 0x00, 0x00, 0xd0, 0x8b, 0x08, 0x83, 0xc1, 0x01, 0x89, 0x48, 0x04, 0x83, 0x00, 0x05, 0xf4 };
+static const uint8_t code_sti[] = { 0xfb, 0x90, 0xf4 };
+static const uint8_t code_sti_hlt[] = { 0xfb, 0xf4 };
+static const uint8_t code_syscall[] = { 0xb8, 0x07, 0x00, 0x00, 0x00, 0x0f, 0x05, 0xf4 };
+static const uint8_t code_sysret[] = { 0xb8, 0x09, 0x00, 0x00, 0x00, 0x48, 0x0f, 0x07 };
+static const uint8_t code_vmcall[] = { 0xb8, 0x34, 0x12, 0x00, 0x00, 0x0f, 0x01, 0xc1, 0xf4 };
+static const uint8_t code_loop[] = { 0xeb, 0xfe };
+static const uint8_t code_rdmsr_bad[] = { 0xb9, 0x45, 0x23, 0x01, 0x00, 0x0f, 0x32 };
+static const uint8_t code_lock[] = { 0xb9, 0xa0, 0x86, 0x01, 0x00, 0xf0, 0x48, 0xff, 0x03, 0xba, 0x01, 0x00, 0x00, 0x00, 0xf0, 0x48, 0x0f, 0xc1, 0x53, 0x08, 0xff, 0xc9, 0x75, 0xed, 0xf4 };
+static const uint8_t code_rep[] = { 0xfc, 0xbe, 0xf0, 0x0f, 0x02, 0x00, 0xbf, 0xf8, 0x0f, 0x04, 0x00, 0xb9, 0x00, 0x20, 0x00, 0x00, 0xf3, 0xa4, 0xbf, 0x00, 0x00, 0x05, 0x00, 0xb8, 0x44, 0x33, 0x22, 0x11, 0xb9, 0x00, 0x03, 0x00, 0x00, 0xf3, 0x48, 0xab, 0xfd, 0xbe, 0xff, 0x0f, 0x02, 0x00, 0xbf, 0xff, 0x0f, 0x06, 0x00, 0xb9, 0x00, 0x01, 0x00, 0x00, 0xf3, 0xa4, 0xfc, 0xbe, 0x00, 0x00, 0x02, 0x00, 0xbf, 0xf8, 0x0f, 0x04, 0x00, 0xb9, 0x00, 0x30, 0x00, 0x00, 0xf3, 0xa6, 0x49, 0x89, 0xc8, 0x49, 0x89, 0xf1, 0xbf, 0x00, 0x00, 0x02, 0x00, 0xb0, 0x77, 0xb9, 0x00, 0x40, 0x00, 0x00, 0xf2, 0xae, 0xf4 };
+static const uint8_t code_rep_fault[] = { 0xbf, 0x00, 0xff, 0x2f, 0x00, 0xb9, 0x00, 0x10, 0x00, 0x00, 0xb0, 0xab, 0xf3, 0xaa, 0xf4 };
+static const uint8_t code_modes[] = { 0xfa, 0x0f, 0x01, 0x16, 0x00, 0x11, 0x0f, 0x20, 0xc0, 0x66, 0x83, 0xc8, 0x01, 0x0f, 0x22, 0xc0, 0xea, 0x15, 0x7c, 0x18, 0x00, 0x66, 0xb8, 0x10, 0x00, 0x8e, 0xd8, 0x8e, 0xd0, 0xbc, 0x00, 0x70, 0x00, 0x00, 0x6a, 0x55, 0x5b, 0x0f, 0x20, 0xe0, 0x83, 0xc8, 0x20, 0x0f, 0x22, 0xe0, 0xb9, 0x80, 0x00, 0x00, 0xc0, 0x0f, 0x32, 0x0d, 0x00, 0x01, 0x00, 0x00, 0x0f, 0x30, 0xb8, 0x00, 0x90, 0x00, 0x00, 0x0f, 0x22, 0xd8, 0x0f, 0x20, 0xc0, 0x0d, 0x00, 0x00, 0x00, 0x80, 0x0f, 0x22, 0xc0, 0xea, 0x56, 0x7c, 0x00, 0x00, 0x08, 0x00, 0x48, 0xb8, 0x89, 0x67, 0x45, 0x23, 0x01, 0x00, 0x00, 0x00, 0x50, 0x59, 0xf4 };
+static const uint8_t code_real[] = { 0xb8, 0x34, 0x12, 0xcd, 0x10, 0xbb, 0x00, 0x00, 0xb8, 0x07, 0x00, 0xf6, 0xf3, 0xf4 };
+
+static void put64(uint8_t *ram, uint64_t a, uint64_t v) { memcpy(ram + a, &v, 8); }
+static uint64_t get64(const uint8_t *ram, uint64_t a) { uint64_t v; memcpy(&v, ram + a, 8); return v; }
+static uint32_t get32(const uint8_t *ram, uint64_t a) { uint32_t v; memcpy(&v, ram + a, 4); return v; }
+static uint16_t get16(const uint8_t *ram, uint64_t a) { uint16_t v; memcpy(&v, ram + a, 2); return v; }
+
+static void seg(struct x86_seg *s, uint16_t sel, bool code, unsigned dpl)
+{
+	memset(s, 0, sizeof(*s));
+	s->sel = sel;
+	s->type = code ? 0xb : 0x3;
+	s->s = s->present = s->g = 1;
+	s->limit = 0xffffffff;
+	s->l = code;
+	s->db = !code;
+	s->dpl = dpl;
+}
+
+static void set_gate(uint8_t *ram, unsigned vec, uint64_t target, unsigned dpl, unsigned ist, bool present)
+{
+	uint64_t lo = (target & 0xffff) | (0x08ull << 16) | ((uint64_t)ist << 32) | (0xeull << 40) |
+		      ((uint64_t)dpl << 45) | ((uint64_t)present << 47) | ((target >> 16) << 48);
+
+	put64(ram, IDT + vec * 16, lo);
+	put64(ram, IDT + vec * 16 + 8, target >> 32);
+}
+
+/* Flat 64-bit machine: GDT, IDT with a HLT handler per vector, TSS. */
+static struct env *long_mode(struct x86_cpu *cpu, const uint8_t *code, size_t len)
+{
+	struct env *e = calloc(1, sizeof(*e));
+
+	e->ram = calloc(1, RAM_SIZE);
+	e->irq = -1;
+	put64(e->ram, GDT + 0x08, 0x00af9b000000ffffull);
+	put64(e->ram, GDT + 0x10, 0x00cf93000000ffffull);
+	put64(e->ram, GDT + 0x18, 0x00cf9b000000ffffull);
+	put64(e->ram, GDT + 0x20, 0x00cff3000000ffffull);
+	put64(e->ram, GDT + 0x28, 0x00affb000000ffffull);
+	put64(e->ram, GDT + 0x30, 0x0000890000000067ull | ((uint64_t)TSS << 16));
+	for (unsigned v = 0; v < 256; v++) {
+		set_gate(e->ram, v, HANDLERS + v * 16, 0, 0, true);
+		e->ram[HANDLERS + v * 16] = 0xf4;
+	}
+	put64(e->ram, TSS + 4, RSP0);
+	put64(e->ram, TSS + 0x24, IST1);
+	memcpy(e->ram + CODE, code, len);
+
+	x86__reset(cpu);
+	cpu->cr0 = X86_CR0_PE | X86_CR0_PG | X86_CR0_ET | X86_CR0_NE;
+	cpu->cr4 = X86_CR4_PAE | X86_CR4_OSFXSR;
+	cpu->efer = X86_EFER_LME | X86_EFER_LMA | X86_EFER_SCE | X86_EFER_NXE;
+	for (unsigned s = 0; s < X86_NR_SREGS; s++)
+		seg(&cpu->seg[s], s == X86_CS ? 0x08 : 0x10, s == X86_CS, 0);
+	cpu->gdtr.base = GDT;
+	cpu->gdtr.limit = 0x3f;
+	cpu->idtr.base = IDT;
+	cpu->idtr.limit = 0xfff;
+	memset(&cpu->tr, 0, sizeof(cpu->tr));
+	cpu->tr.sel = 0x30;
+	cpu->tr.type = 0xb;
+	cpu->tr.present = 1;
+	cpu->tr.base = TSS;
+	cpu->tr.limit = 0x67;
+	cpu->rip = CODE;
+	cpu->gpr[X86_RSP] = STACK;
+	x86__state_changed(cpu);
+	return e;
+}
+
+static void env_free(struct env *e)
+{
+	free(e->ram);
+	free(e);
+}
+
+static enum x86_event run(struct x86_cpu *cpu, struct env *e, struct x86_exit *ex)
+{
+	return x86__run(cpu, &ops, e, 1000000, ex);
+}
+
+/* Handler for @vec reached and halted. */
+static void assert_in_handler(struct x86_cpu *cpu, enum x86_event ev, unsigned vec)
+{
+	assert_int_equal(ev, X86_EV_HLT);
+	assert_int_equal(cpu->rip, HANDLERS + vec * 16 + 1);
+}
+
+static void test_de(void **st)
+{
+	struct x86_cpu cpu;
+	struct x86_exit ex;
+	struct env *e = long_mode(&cpu, code_de, sizeof(code_de));
+	enum x86_event ev = run(&cpu, e, &ex);
+
+	(void)st;
+	assert_in_handler(&cpu, ev, X86_EXC_DE);
+	/* frame: RIP of the faulting DIV (no error code), CS, RFLAGS, RSP, SS */
+	uint64_t sp = cpu.gpr[X86_RSP];
+
+	assert_int_equal(sp, STACK - 40);
+	assert_int_equal(get64(e->ram, sp), CODE + 7);
+	assert_int_equal(get64(e->ram, sp + 8), 0x08);
+	assert_int_equal(get64(e->ram, sp + 24), STACK);
+	assert_int_equal(cpu.gpr[X86_RAX], 5);	/* nothing of DIV committed */
+	assert_int_equal(cpu.stats.exceptions, 1);
+	env_free(e);
+}
+
+static void test_ud(void **st)
+{
+	static const uint8_t ud2[] = { 0x0f, 0x0b };
+	static const uint8_t pshufb[] = { 0x66, 0x0f, 0x38, 0x00, 0xc1 };	/* SSSE3: not advertised */
+	struct x86_cpu cpu;
+	struct x86_exit ex;
+	struct env *e = long_mode(&cpu, ud2, sizeof(ud2));
+
+	(void)st;
+	assert_in_handler(&cpu, run(&cpu, e, &ex), X86_EXC_UD);
+	assert_int_equal(cpu.stats.ud, 0);	/* UD2 is architectural, not "unimplemented" */
+	assert_int_equal(get64(e->ram, cpu.gpr[X86_RSP]), CODE);
+	env_free(e);
+	e = long_mode(&cpu, pshufb, sizeof(pshufb));
+	assert_in_handler(&cpu, run(&cpu, e, &ex), X86_EXC_UD);
+	assert_int_equal(cpu.stats.ud, 1);
+	assert_int_equal(cpu.stats.last_ud_rip, CODE);
+	env_free(e);
+}
+
+static void test_gp(void **st)
+{
+	struct x86_cpu cpu;
+	struct x86_exit ex;
+	struct env *e = long_mode(&cpu, code_gp_sel, sizeof(code_gp_sel));
+
+	(void)st;
+	assert_in_handler(&cpu, run(&cpu, e, &ex), X86_EXC_GP);
+	assert_int_equal(get64(e->ram, cpu.gpr[X86_RSP]), 0x100);	/* error code: selector */
+	assert_int_equal(get64(e->ram, cpu.gpr[X86_RSP] + 8), CODE + 4);
+	assert_int_equal(cpu.gpr[X86_RSP], STACK - 48);
+	env_free(e);
+
+	e = long_mode(&cpu, code_gp_canon, sizeof(code_gp_canon));
+	assert_in_handler(&cpu, run(&cpu, e, &ex), X86_EXC_GP);
+	assert_int_equal(get64(e->ram, cpu.gpr[X86_RSP]), 0);
+	assert_int_equal(get64(e->ram, cpu.gpr[X86_RSP] + 8), CODE + 10);
+	env_free(e);
+
+	e = long_mode(&cpu, code_rdmsr_bad, sizeof(code_rdmsr_bad));
+	assert_in_handler(&cpu, run(&cpu, e, &ex), X86_EXC_GP);
+	assert_int_equal(get64(e->ram, cpu.gpr[X86_RSP] + 8), CODE + 5);
+	env_free(e);
+}
+
+static void test_pf(void **st)
+{
+	struct x86_cpu cpu;
+	struct x86_exit ex;
+	struct env *e = long_mode(&cpu, code_pf_write, sizeof(code_pf_write));
+
+	(void)st;
+	assert_in_handler(&cpu, run(&cpu, e, &ex), X86_EXC_PF);
+	assert_int_equal(cpu.cr2, 0x300010);
+	assert_int_equal(get64(e->ram, cpu.gpr[X86_RSP]), X86_PFEC_W);
+	assert_int_equal(get64(e->ram, cpu.gpr[X86_RSP] + 8), CODE + 5);
+	env_free(e);
+
+	e = long_mode(&cpu, code_pf_fetch, sizeof(code_pf_fetch));
+	assert_in_handler(&cpu, run(&cpu, e, &ex), X86_EXC_PF);
+	assert_int_equal(cpu.cr2, 0x300000);
+	assert_int_equal(get64(e->ram, cpu.gpr[X86_RSP]), X86_PFEC_I);
+	assert_int_equal(get64(e->ram, cpu.gpr[X86_RSP] + 8), 0x300000);	/* faulting RIP */
+	env_free(e);
+}
+
+/* INT3 from CPL 3 through a DPL-3 gate: stack switch to TSS.RSP0. */
+static void test_user_to_kernel(void **st)
+{
+	struct x86_cpu cpu;
+	struct x86_exit ex;
+	struct env *e = long_mode(&cpu, code_user_int3, sizeof(code_user_int3));
+
+	(void)st;
+	set_gate(e->ram, 3, HANDLERS + 3 * 16, 3, 0, true);
+	seg(&cpu.seg[X86_CS], 0x2b, true, 3);
+	seg(&cpu.seg[X86_SS], 0x23, false, 3);
+	cpu.gpr[X86_RSP] = 0x6ff8;
+	x86__state_changed(&cpu);
+	assert_in_handler(&cpu, run(&cpu, e, &ex), X86_EXC_BP);
+	assert_int_equal(cpu.gpr[X86_RSP], RSP0 - 40);
+	assert_int_equal(get64(e->ram, RSP0 - 40), CODE + 1);	/* trap: after INT3 */
+	assert_int_equal(get64(e->ram, RSP0 - 32), 0x2b);
+	assert_int_equal(get64(e->ram, RSP0 - 16), 0x6ff8);
+	assert_int_equal(get64(e->ram, RSP0 - 8), 0x23);
+	assert_int_equal(cpu.seg[X86_CS].sel, 0x08);
+	assert_int_equal(cpu.seg[X86_SS].sel, 0);	/* null SS at CPL 0 */
+	env_free(e);
+
+	/* the same from CPL 3 through a DPL-0 gate: #GP(vector*8+2) */
+	e = long_mode(&cpu, code_user_int3, sizeof(code_user_int3));
+	seg(&cpu.seg[X86_CS], 0x2b, true, 3);
+	seg(&cpu.seg[X86_SS], 0x23, false, 3);
+	x86__state_changed(&cpu);
+	assert_in_handler(&cpu, run(&cpu, e, &ex), X86_EXC_GP);
+	assert_int_equal(get64(e->ram, cpu.gpr[X86_RSP]), 3 * 8 + 2);
+	env_free(e);
+}
+
+/* NMI through an IST gate, then IRETQ back. */
+static void test_nmi_ist_iret(void **st)
+{
+	static const uint8_t code[] = { 0x90, 0x90, 0xf4 };
+	static const uint8_t iretq[] = { 0x48, 0xcf };
+	struct x86_cpu cpu;
+	struct x86_exit ex;
+	struct env *e = long_mode(&cpu, code, sizeof(code));
+
+	(void)st;
+	set_gate(e->ram, 2, HANDLERS + 2 * 16, 0, 1, true);
+	memcpy(e->ram + HANDLERS + 2 * 16, iretq, sizeof(iretq));
+	x86__inject_nmi(&cpu);
+	assert_int_equal(x86__run(&cpu, &ops, e, 1, &ex), X86_EV_BUDGET);
+	/* delivered before the first instruction, on the IST stack; IRETQ retired */
+	assert_int_equal(cpu.rip, CODE);
+	assert_int_equal(cpu.gpr[X86_RSP], STACK);
+	assert_false(cpu.nmi_masked);
+	assert_int_equal(get64(e->ram, IST1 - 40), CODE);
+	assert_int_equal(run(&cpu, e, &ex), X86_EV_HLT);
+	assert_int_equal(cpu.rip, CODE + 3);
+	env_free(e);
+}
+
+static void test_double_and_triple_fault(void **st)
+{
+	struct x86_cpu cpu;
+	struct x86_exit ex;
+	struct env *e = long_mode(&cpu, code_gp_sel, sizeof(code_gp_sel));
+
+	(void)st;
+	/* #GP with a not-present #GP gate -> #NP while delivering -> #DF */
+	set_gate(e->ram, X86_EXC_GP, HANDLERS + 13 * 16, 0, 0, false);
+	assert_in_handler(&cpu, run(&cpu, e, &ex), X86_EXC_DF);
+	assert_int_equal(get64(e->ram, cpu.gpr[X86_RSP]), 0);	/* #DF error code */
+	env_free(e);
+
+	/* #PF with a #PF gate whose stack faults -> #DF, on IST1 */
+	e = long_mode(&cpu, code_pf_write, sizeof(code_pf_write));
+	set_gate(e->ram, X86_EXC_DF, HANDLERS + 8 * 16, 0, 1, true);
+	cpu.gpr[X86_RSP] = FAULT_HI;	/* pushes land in the fault window */
+	assert_in_handler(&cpu, run(&cpu, e, &ex), X86_EXC_DF);
+	assert_true(cpu.gpr[X86_RSP] < IST1 && cpu.gpr[X86_RSP] >= IST1 - 48);
+	env_free(e);
+
+	/* no usable IDT at all -> triple fault */
+	e = long_mode(&cpu, code_de, sizeof(code_de));
+	cpu.idtr.limit = 0;
+	assert_int_equal(run(&cpu, e, &ex), X86_EV_SHUTDOWN);
+	env_free(e);
+}
+
+static void test_real_mode_ivt(void **st)
+{
+	struct x86_cpu cpu;
+	struct x86_exit ex;
+	struct env *e = calloc(1, sizeof(*e));
+
+	(void)st;
+	e->ram = calloc(1, RAM_SIZE);
+	e->irq = -1;
+	x86__reset(&cpu);
+	memcpy(e->ram + 0x7c00, code_real, sizeof(code_real));
+	/* IVT[0x10] = 0060:0000 -> IRET; IVT[0] = 0000:0700 -> HLT */
+	e->ram[0x600] = 0xcf;
+	e->ram[0x700] = 0xf4;
+	put64(e->ram, 0x10 * 4, 0x00600000);
+	put64(e->ram, 0, 0x00000700);
+	cpu.seg[X86_CS].sel = 0;
+	cpu.seg[X86_CS].base = 0;
+	cpu.rip = 0x7c00;
+	cpu.gpr[X86_RSP] = 0x7000;
+	cpu.rflags |= X86_FL_IF;
+	assert_int_equal(run(&cpu, e, &ex), X86_EV_HLT);
+	/* INT 10h went there and came back; DIV BL by zero -> IVT[0] */
+	assert_int_equal(cpu.seg[X86_CS].sel, 0);
+	assert_int_equal(cpu.rip, 0x701);
+	assert_int_equal(cpu.gpr[X86_RSP], 0x7000 - 6);
+	assert_int_equal(get16(e->ram, 0x7000 - 6), 0x7c0b);	/* fault IP: the DIV */
+	assert_int_equal(get16(e->ram, 0x7000 - 4), 0);
+	assert_true(get16(e->ram, 0x7000 - 2) & X86_FL_IF);
+	assert_false(cpu.rflags & X86_FL_IF);
+	assert_int_equal(cpu.gpr[X86_RAX] & 0xffff, 7);
+	env_free(e);
+}
+
+static void test_mode_switch(void **st)
+{
+	struct x86_cpu cpu;
+	struct x86_exit ex;
+	struct env *e = long_mode(&cpu, code_de, 0);
+
+	(void)st;
+	x86__reset(&cpu);
+	memcpy(e->ram + 0x7c00, code_modes, sizeof(code_modes));
+	e->ram[0x1100] = 0x3f;	/* GDTR image: limit, base */
+	e->ram[0x1102] = GDT & 0xff;
+	e->ram[0x1103] = GDT >> 8;
+	cpu.seg[X86_CS].sel = 0;
+	cpu.seg[X86_CS].base = 0;
+	cpu.rip = 0x7c00;
+	cpu.cr0 = X86_CR0_ET;
+	assert_int_equal(run(&cpu, e, &ex), X86_EV_HLT);
+	assert_true(cpu.efer & X86_EFER_LMA);
+	assert_true(cpu.seg[X86_CS].l);
+	assert_int_equal(cpu.seg[X86_CS].sel, 0x08);
+	assert_int_equal(cpu.gpr[X86_RCX], 0x123456789ull);
+	assert_int_equal(cpu.gpr[X86_RBX], 0x55);
+	assert_int_equal(cpu.cr3, 0x9000);
+	assert_true(e->flushes >= 2);	/* CR0.PE, CR3, CR0.PG */
+	assert_true(e->last_why & X86_FLUSH_CR0);
+	assert_true(e->last_why & X86_FLUSH_EFER);
+	struct kvm_sregs s;
+
+	x86__get_sregs(&cpu, &s);
+	assert_int_equal(s.cs.l, 1);
+	assert_int_equal(s.gdt.base, GDT);
+	env_free(e);
+}
+
+static void test_io_restart(void **st)
+{
+	struct x86_cpu cpu;
+	struct x86_exit ex;
+	struct env *e = long_mode(&cpu, code_in, sizeof(code_in));
+	uint8_t v = 0x5a;
+
+	(void)st;
+	assert_int_equal(run(&cpu, e, &ex), X86_EV_IO);
+	assert_int_equal(ex.io.port, 0x3f8);
+	assert_int_equal(ex.io.size, 1);
+	assert_int_equal(ex.io.is_write, 0);
+	assert_int_equal(cpu.rip, CODE + 4);	/* not retired */
+	x86__complete_io(&cpu, &v, 1);
+	assert_int_equal(run(&cpu, e, &ex), X86_EV_HLT);
+	assert_int_equal(cpu.gpr[X86_RBX] & 0xff, 0x5a);
+	env_free(e);
+
+	e = long_mode(&cpu, code_out, sizeof(code_out));
+	assert_int_equal(run(&cpu, e, &ex), X86_EV_IO);
+	assert_int_equal(ex.io.is_write, 1);
+	assert_int_equal(ex.io.data[0], 0x41);
+	assert_int_equal(cpu.rip, CODE + 7);	/* retired */
+	assert_int_equal(run(&cpu, e, &ex), X86_EV_HLT);
+	env_free(e);
+
+	e = long_mode(&cpu, code_outs, sizeof(code_outs));
+	memcpy(e->ram + 0x20000, "abc", 3);
+	for (unsigned k = 0; k < 3; k++) {
+		assert_int_equal(run(&cpu, e, &ex), X86_EV_IO);
+		assert_int_equal(ex.io.is_write, 1);
+		assert_int_equal(ex.io.data[0], "abc"[k]);
+	}
+	assert_int_equal(run(&cpu, e, &ex), X86_EV_HLT);
+	assert_int_equal(cpu.gpr[X86_RCX], 0);
+	env_free(e);
+
+	e = long_mode(&cpu, code_ins, sizeof(code_ins));
+	for (unsigned k = 0; k < 2; k++) {
+		uint16_t w = 0x1111 * (k + 1);
+
+		assert_int_equal(run(&cpu, e, &ex), X86_EV_IO);
+		assert_int_equal(ex.io.size, 2);
+		assert_int_equal(ex.io.port, 0x60);
+		x86__complete_io(&cpu, &w, 2);
+	}
+	assert_int_equal(run(&cpu, e, &ex), X86_EV_HLT);
+	assert_int_equal(get32(e->ram, 0x20000), 0x22221111);
+	assert_int_equal(cpu.gpr[X86_RDI], 0x20004);
+	env_free(e);
+}
+
+static void test_mmio_restart(void **st)
+{
+	struct x86_cpu cpu;
+	struct x86_exit ex;
+	struct env *e = long_mode(&cpu, code_mmio, sizeof(code_mmio));
+	uint32_t v = 41;
+
+	(void)st;
+	assert_int_equal(run(&cpu, e, &ex), X86_EV_MMIO);
+	assert_int_equal(ex.mmio.gpa, MMIO_BASE + 0x10);
+	assert_int_equal(ex.mmio.len, 4);
+	assert_int_equal(ex.mmio.is_write, 0);
+	assert_int_equal(cpu.rip, CODE + 5);
+	x86__complete_mmio(&cpu, &v, 4);
+	assert_int_equal(run(&cpu, e, &ex), X86_EV_MMIO);	/* the store */
+	assert_int_equal(ex.mmio.gpa, MMIO_BASE + 0x14);
+	assert_int_equal(ex.mmio.is_write, 1);
+	assert_int_equal(get32(ex.mmio.data, 0), 42);
+	/* RMW: read exit first, nothing committed, then the write with the result */
+	uint64_t fl = cpu.rflags;
+
+	assert_int_equal(run(&cpu, e, &ex), X86_EV_MMIO);
+	assert_int_equal(ex.mmio.is_write, 0);
+	assert_int_equal(cpu.rflags, fl);
+	v = 0xfffffffb;
+	x86__complete_mmio(&cpu, &v, 4);
+	assert_int_equal(run(&cpu, e, &ex), X86_EV_MMIO);
+	assert_int_equal(ex.mmio.is_write, 1);
+	assert_int_equal(get32(ex.mmio.data, 0), 0);
+	assert_true(cpu.rflags & X86_FL_ZF);
+	assert_true(cpu.rflags & X86_FL_CF);
+	assert_int_equal(run(&cpu, e, &ex), X86_EV_HLT);
+	env_free(e);
+}
+
+static void test_sti_shadow_and_irq(void **st)
+{
+	struct x86_cpu cpu;
+	struct x86_exit ex;
+	struct env *e = long_mode(&cpu, code_sti, sizeof(code_sti));
+
+	(void)st;
+	e->irq = 0x20;
+	/* IF=0: nothing taken; STI; the interrupt comes after the NOP, not before */
+	assert_in_handler(&cpu, run(&cpu, e, &ex), 0x20);
+	assert_int_equal(e->acked, 0x20);
+	assert_int_equal(get64(e->ram, cpu.gpr[X86_RSP]), CODE + 2);
+	assert_true(get64(e->ram, cpu.gpr[X86_RSP] + 16) & X86_FL_IF);
+	env_free(e);
+
+	/* sti; hlt: the interrupt wakes the HLT and returns after it */
+	e = long_mode(&cpu, code_sti_hlt, sizeof(code_sti_hlt));
+	assert_int_equal(run(&cpu, e, &ex), X86_EV_HLT);
+	assert_int_equal(cpu.rip, CODE + 2);
+	assert_true(cpu.halted);
+	e->irq = 0x21;
+	assert_in_handler(&cpu, run(&cpu, e, &ex), 0x21);
+	assert_int_equal(get64(e->ram, cpu.gpr[X86_RSP]), CODE + 2);
+	env_free(e);
+}
+
+static void test_syscall_sysret(void **st)
+{
+	struct x86_cpu cpu;
+	struct x86_exit ex;
+	struct env *e = long_mode(&cpu, code_syscall, sizeof(code_syscall));
+
+	(void)st;
+	memcpy(e->ram + 0x30000, code_sysret, sizeof(code_sysret));
+	/* STAR: kernel CS 0x08 (SS 0x10), user base 0x18 -> CS 0x2b, SS 0x23 */
+	assert_true(x86__set_msr(&cpu, X86_MSR_STAR, (0x18ull << 48) | (0x08ull << 32)));
+	assert_true(x86__set_msr(&cpu, X86_MSR_LSTAR, 0x30000));
+	assert_true(x86__set_msr(&cpu, X86_MSR_SFMASK, X86_FL_IF | X86_FL_DF));
+	seg(&cpu.seg[X86_CS], 0x2b, true, 3);
+	seg(&cpu.seg[X86_SS], 0x23, false, 3);
+	cpu.rflags |= X86_FL_IF;
+	x86__state_changed(&cpu);
+	assert_int_equal(x86__run(&cpu, &ops, e, 2, &ex), X86_EV_BUDGET);
+	assert_int_equal(cpu.rip, 0x30000);
+	assert_int_equal(cpu.gpr[X86_RCX], CODE + 7);
+	assert_true(cpu.gpr[X86_R11] & X86_FL_IF);
+	assert_false(cpu.rflags & X86_FL_IF);
+	assert_int_equal(cpu.seg[X86_CS].sel, 0x08);
+	assert_int_equal(cpu.seg[X86_SS].sel, 0x10);
+	assert_int_equal(run(&cpu, e, &ex), X86_EV_HLT);	/* sysretq back to the user HLT... */
+	env_free(e);
+}
+
+static void test_hypercall_budget_cpuid(void **st)
+{
+	struct x86_cpu cpu;
+	struct x86_exit ex;
+	struct env *e = long_mode(&cpu, code_vmcall, sizeof(code_vmcall));
+	uint32_t r[4];
+
+	(void)st;
+	assert_int_equal(run(&cpu, e, &ex), X86_EV_HYPERCALL);
+	assert_int_equal(cpu.gpr[X86_RAX], 0x1234);
+	assert_int_equal(cpu.rip, CODE + 8);
+	env_free(e);
+
+	e = long_mode(&cpu, code_loop, sizeof(code_loop));
+	assert_int_equal(x86__run(&cpu, &ops, e, 1000, &ex), X86_EV_BUDGET);
+	assert_int_equal(cpu.stats.insns, 1000);
+	env_free(e);
+
+	x86__cpuid(&cpu, 0, 0, r);
+	assert_memory_equal(&r[1], "Auth", 4);
+	x86__cpuid(&cpu, 1, 0, r);
+	assert_true(r[3] & (1u << 26));	/* SSE2 */
+	assert_true(r[2] & (1u << 31));	/* hypervisor */
+	assert_false(r[2] & (1u << 0));	/* no SSE3: not implemented */
+	x86__cpuid(&cpu, 0x80000001, 0, r);
+	assert_true(r[3] & (1u << 29));	/* LM */
+	x86__cpuid(&cpu, 0x40000000, 0, r);
+	assert_memory_equal(&r[1], "KVMKVMKVM", 9);
+}
+
+/* Reference model of code_rep, element by element. */
+static void rep_reference(uint8_t *m, uint64_t *r8, uint64_t *r9, uint64_t *rcx, uint64_t *rdi)
+{
+	for (unsigned k = 0; k < 0x2000; k++)
+		m[0x40ff8 + k] = m[0x20ff0 + k];
+	for (unsigned k = 0; k < 0x300; k++)
+		put64(m, 0x50000 + 8 * k, 0x11223344);
+	for (unsigned k = 0; k < 0x100; k++)
+		m[0x60fff - k] = m[0x20fff - k];
+	uint64_t si = 0x20000, di = 0x40ff8, cx = 0x3000;
+
+	while (cx) {
+		bool eq = m[si] == m[di];
+
+		si++, di++, cx--;
+		if (!eq)
+			break;
+	}
+	*r8 = cx;
+	*r9 = si;
+	di = 0x20000;
+	cx = 0x4000;
+	while (cx) {
+		bool eq = m[di] == 0x77;
+
+		di++, cx--;
+		if (eq)
+			break;
+	}
+	*rcx = cx;
+	*rdi = di;
+}
+
+static void test_rep_strings(void **st)
+{
+	struct x86_cpu cpu;
+	struct x86_exit ex;
+	struct env *e = long_mode(&cpu, code_rep, sizeof(code_rep));
+	uint8_t *ref = malloc(RAM_SIZE);
+	uint64_t r8, r9, rcx, rdi;
+
+	(void)st;
+	for (unsigned k = 0; k < 0x4000; k++)
+		e->ram[0x20000 + k] = (k * 7) % 251;
+	e->ram[0x20000 + 0x2345] = 0x77;
+	memcpy(ref, e->ram, RAM_SIZE);
+	rep_reference(ref, &r8, &r9, &rcx, &rdi);
+	assert_int_equal(run(&cpu, e, &ex), X86_EV_HLT);
+	assert_memory_equal(e->ram + 0x20000, ref + 0x20000, 0x50000);
+	assert_int_equal(cpu.gpr[X86_R8], r8);
+	assert_int_equal(cpu.gpr[X86_R9], r9);
+	assert_int_equal(cpu.gpr[X86_RCX], rcx);
+	assert_int_equal(cpu.gpr[X86_RDI], rdi);
+	free(ref);
+	env_free(e);
+
+	/* REP STOSB running into a fault: progress kept, #PF at the boundary */
+	e = long_mode(&cpu, code_rep_fault, sizeof(code_rep_fault));
+	assert_in_handler(&cpu, run(&cpu, e, &ex), X86_EXC_PF);
+	assert_int_equal(cpu.cr2, FAULT_LO);
+	assert_int_equal(cpu.gpr[X86_RDI], FAULT_LO);
+	assert_int_equal(cpu.gpr[X86_RCX], 0x1000 - 0x100);
+	assert_int_equal(get64(e->ram, cpu.gpr[X86_RSP] + 8), CODE + 12);	/* RIP of the REP STOSB */
+	assert_int_equal(e->ram[FAULT_LO - 1], 0xab);
+	env_free(e);
+}
+
+struct lock_arg {
+	struct env *e;
+	uint64_t insns;
+	enum x86_event ev;
+};
+
+static void *lock_thread(void *p)
+{
+	struct lock_arg *a = p;
+	struct x86_cpu cpu;
+	struct x86_exit ex;
+	struct env *e = a->e;
+
+	x86__reset(&cpu);
+	/* same machine view, private stack */
+	struct env *mine = long_mode(&cpu, code_lock, sizeof(code_lock));
+
+	free(mine->ram);
+	mine->ram = e->ram;
+	cpu.gpr[X86_RBX] = 0x70000;
+	cpu.gpr[X86_RDX] = 1;
+	a->ev = x86__run(&cpu, &ops, mine, 100000000, &ex);
+	a->insns = cpu.stats.insns;
+	free(mine);
+	return NULL;
+}
+
+static void test_lock_atomic(void **st)
+{
+	struct x86_cpu cpu;
+	struct env *e = long_mode(&cpu, code_lock, sizeof(code_lock));
+	pthread_t t[4];
+	struct lock_arg a[4];
+
+	(void)st;
+	for (unsigned k = 0; k < 4; k++) {
+		a[k].e = e;
+		assert_int_equal(pthread_create(&t[k], NULL, lock_thread, &a[k]), 0);
+	}
+	for (unsigned k = 0; k < 4; k++) {
+		pthread_join(t[k], NULL);
+		assert_int_equal(a[k].ev, X86_EV_HLT);
+	}
+	assert_int_equal(get64(e->ram, 0x70000), 400000);
+	assert_int_equal(get64(e->ram, 0x70008), 400000);
+	env_free(e);
+}
+
+static void test_kvm_conversions(void **st)
+{
+	struct x86_cpu cpu, cpu2;
+	struct kvm_regs r;
+	struct kvm_sregs s;
+	struct kvm_fpu f;
+	struct env *e = long_mode(&cpu, code_loop, sizeof(code_loop));
+
+	(void)st;
+	cpu.gpr[X86_RBX] = 0xb;
+	cpu.gpr[X86_R13] = 0xd;
+	cpu.fpu.xmm[3][0] = 0x33;
+	x86__get_regs(&cpu, &r);
+	assert_int_equal(r.rbx, 0xb);
+	assert_int_equal(r.r13, 0xd);
+	assert_int_equal(r.rip, CODE);
+	x86__get_sregs(&cpu, &s);
+	x86__get_fpu(&cpu, &f);
+	x86__reset(&cpu2);
+	x86__set_regs(&cpu2, &r);
+	x86__set_sregs(&cpu2, &s);
+	x86__set_fpu(&cpu2, &f);
+	assert_memory_equal(cpu.gpr, cpu2.gpr, sizeof(cpu.gpr));
+	assert_memory_equal(cpu.seg, cpu2.seg, sizeof(cpu.seg));
+	assert_int_equal(cpu2.fpu.xmm[3][0], 0x33);
+	assert_int_equal(cpu2.efer, cpu.efer);
+	struct x86_exit ex;
+
+	assert_int_equal(x86__run(&cpu2, &ops, e, 10, &ex), X86_EV_BUDGET);
+	env_free(e);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_de),
+		cmocka_unit_test(test_ud),
+		cmocka_unit_test(test_gp),
+		cmocka_unit_test(test_pf),
+		cmocka_unit_test(test_user_to_kernel),
+		cmocka_unit_test(test_nmi_ist_iret),
+		cmocka_unit_test(test_double_and_triple_fault),
+		cmocka_unit_test(test_real_mode_ivt),
+		cmocka_unit_test(test_mode_switch),
+		cmocka_unit_test(test_io_restart),
+		cmocka_unit_test(test_mmio_restart),
+		cmocka_unit_test(test_sti_shadow_and_irq),
+		cmocka_unit_test(test_syscall_sysret),
+		cmocka_unit_test(test_hypercall_budget_cpuid),
+		cmocka_unit_test(test_rep_strings),
+		cmocka_unit_test(test_lock_atomic),
+		cmocka_unit_test(test_kvm_conversions),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
