@@ -32,7 +32,9 @@ fi
 # No terminal: drive the guest's shell from our stdin through a FIFO, so no
 # input is sent before the shell exists to read it.
 tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+mvm=""
+trap '[ -z "$mvm" ] || kill "$mvm" 2>/dev/null; rm -rf "$tmp"' EXIT
+trap 'exit 130' INT TERM
 mkfifo "$tmp/in"
 "$MVM_BIN" "${args[@]}" <"$tmp/in" >"$tmp/out" 2>&1 &
 mvm=$!
@@ -57,6 +59,7 @@ if kill -0 "$mvm" 2>/dev/null; then
 fi
 rc=0
 wait "$mvm" || rc=$?
+mvm=""
 exec 3>&-
 wait "$tailpid" 2>/dev/null || true
 [ "$rc" = 0 ] || echo "demo: mvm exited with status $rc" >&2

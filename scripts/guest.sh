@@ -58,24 +58,35 @@ if command -v apt-cache >/dev/null; then
 		awk '$1 == "Depends:" && $2 ~ /^linux-image-/ { print $2; exit }') || true
 fi
 if [ -z "$KPKG" ]; then
-	KPKG=$(ls -1d "$OUT"/kernel/linux-image-*/ 2>/dev/null | sort -V | tail -n 1 | xargs -r basename) || true
+	KPKG=$(ls -1d "$OUT"/kernel/linux-image-*/.complete 2>/dev/null | sort -V | tail -n 1 | xargs -r dirname | xargs -r basename) || true
 	[ -n "$KPKG" ] || die "cannot resolve linux-image-$FLAVOUR with apt-cache and no kernel is cached in $OUT/kernel: run 'apt-get update' first"
 	say "apt-cache could not resolve linux-image-$FLAVOUR; using cached $KPKG"
 fi
-KX=$OUT/kernel/$KPKG
-if [ ! -f "$KX/.complete" ]; then
-	command -v apt-get >/dev/null || die "apt-get not found: this script needs a Debian/Ubuntu host"
-	say "downloading $KPKG"
-	rm -rf "$KX" "$OUT/debs/tmp"
-	mkdir -p "$KX" "$OUT/debs/tmp"
+# fetch_kernel PKG: download and unpack PKG into $OUT/kernel/PKG.
+fetch_kernel() {
+	local kx=$OUT/kernel/$1 deb
+	command -v apt-get >/dev/null || { echo "apt-get not found: this script needs a Debian/Ubuntu host" >&2; return 1; }
+	say "downloading $1"
+	rm -rf "$kx" "$OUT/debs/tmp"
+	mkdir -p "$kx" "$OUT/debs/tmp"
 	# apt-get download writes into the current directory; the _apt sandbox
 	# user usually cannot, which only costs a warning.
-	(cd "$OUT/debs/tmp" && apt-get download -q "$KPKG" >/dev/null 2>"$OUT/debs/apt.log") ||
-		die "apt-get download $KPKG failed (see $OUT/debs/apt.log; try 'apt-get update')"
-	deb=$(ls "$OUT"/debs/tmp/"${KPKG}"_*.deb)
-	dpkg-deb -x "$deb" "$KX" || die "dpkg-deb -x $deb failed"
+	(cd "$OUT/debs/tmp" && apt-get download -q "$1" >/dev/null 2>"$OUT/debs/apt.log") ||
+		{ echo "apt-get download $1 failed (see $OUT/debs/apt.log; try 'apt-get update')" >&2; return 1; }
+	deb=$(ls "$OUT"/debs/tmp/"$1"_*.deb)
+	dpkg-deb -x "$deb" "$kx" || { echo "dpkg-deb -x $deb failed" >&2; return 1; }
 	mv "$deb" "$OUT/debs/" && rmdir "$OUT/debs/tmp"
-	touch "$KX/.complete"
+	touch "$kx/.complete"
+}
+KX=$OUT/kernel/$KPKG
+if [ ! -f "$KX/.complete" ] && ! fetch_kernel "$KPKG"; then
+	rm -rf "$KX"
+	# Offline with an older kernel cached: better a slightly old guest than none.
+	old=$(ls -1d "$OUT"/kernel/linux-image-*/.complete 2>/dev/null | sort -V | tail -n 1)
+	[ -n "$old" ] || die "cannot fetch $KPKG and no kernel is cached in $OUT/kernel"
+	KPKG=$(basename "$(dirname "$old")")
+	KX=$OUT/kernel/$KPKG
+	say "warning: using the cached $KPKG instead"
 fi
 KVER=$(ls -1 "$KX/lib/modules" | head -n 1)
 [ -n "$KVER" ] || die "$KX/lib/modules is empty: remove $KX and re-run"
@@ -222,8 +233,9 @@ if [ ! -f "$INITRD" ] || [ "$(cat "$INITRD.stamp" 2>/dev/null)" != "$stamp" ]; t
 	rm -rf "$R"
 	echo "$stamp" >"$INITRD.stamp"
 fi
-ln -sfn "$(basename "$INITRD")" "$GUEST/initrd.cpio.gz"
-ln -sfn "$KERNEL" "$GUEST/bzImage"
+# Stable names for people typing commands by hand.
+[ "$(readlink "$GUEST/initrd.cpio.gz")" = "$(basename "$INITRD")" ] || ln -sfn "$(basename "$INITRD")" "$GUEST/initrd.cpio.gz"
+[ "$(readlink "$GUEST/bzImage")" = "$KERNEL" ] || ln -sfn "$KERNEL" "$GUEST/bzImage"
 
 if [ "$PRINT_ENV" = 1 ]; then
 	printf 'KERNEL=%q\nINITRD=%q\nKVER=%q\nKPKG=%q\nMODDIR=%q\nMVM_CACHE=%q\n' \

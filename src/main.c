@@ -21,6 +21,7 @@
 #include "devices/rtc.h"
 #include "devices/serial8250.h"
 #include "devices/term.h"
+#include "fdt/fdt.h"
 #include "kvm/kvm.h"
 #include "loader/loader.h"
 #include "mmu_shadow/shadow.h"
@@ -70,6 +71,9 @@ static void read_boot_files(const struct config *cfg, struct boot_files *f)
 		if (ret)
 			die(MVM_EXIT_USAGE, "initrd %s: %s", cfg->initrd[0], file_error(ret));
 	}
+	if (f->format == LOADER_BZIMAGE &&
+	    loader__bzimage_check(f->kernel, f->kernel_len, f->initrd_len, cfg->append, cfg->mem_size))
+		die(MVM_EXIT_USAGE, "kernel %s: %s", cfg->kernel, loader__error());
 	for (int i = 0; f->format == LOADER_MULTIBOOT && i < cfg->nr_initrd; i++)
 		if (access(cfg->initrd[i], R_OK))
 			die(MVM_EXIT_USAGE, "module %s: %s", cfg->initrd[i], strerror(errno));
@@ -122,8 +126,6 @@ static void refuse_unavailable(const struct config *cfg)
 		die(MVM_EXIT_USAGE, "--net is not available in this build yet");
 	if (cfg->console == CONSOLE_VIRTIO)
 		die(MVM_EXIT_USAGE, "--console virtio is not available in this build yet; use serial");
-	if (cfg->dump_dtb || cfg->dtb)
-		die(MVM_EXIT_USAGE, "--dump-dtb/--dtb are not available in this build yet");
 	if (cfg->virtio_cmdline)
 		die(MVM_EXIT_USAGE, "--virtio-cmdline is not available in this build yet");
 	if (cfg->trace && strcmp(cfg->trace, "exits"))
@@ -166,12 +168,20 @@ static void load_kernel(struct vm *vm, const struct config *cfg, const struct bo
 
 	if (vm->backend->get_regs(bsp, &regs) || vm->backend->get_sregs(bsp, &sregs))
 		die(MVM_EXIT_HOST, "cannot read the boot vCPU's registers");
+	uint64_t setup_data = 0;
+
 	ret = acpi__build(vm, &rsdp);
 	if (ret)
 		die(MVM_EXIT_HOST, "cannot build the ACPI tables (%s)", strerror(-ret));
+	if (cfg->dump_dtb && (ret = fdt__dump(vm, cfg->dump_dtb)))
+		die(MVM_EXIT_USAGE, "--dump-dtb %s: %s", cfg->dump_dtb, strerror(-ret));
+	if (cfg->dtb && (ret = fdt__setup_data(vm, &setup_data)))
+		die(MVM_EXIT_HOST, "cannot build the device tree (%s)", strerror(-ret));
+	if (cfg->dtb && f->format != LOADER_BZIMAGE)
+		die(MVM_EXIT_USAGE, "--dtb needs a bzImage kernel (setup_data is a Linux boot protocol feature)");
 	if (f->format == LOADER_BZIMAGE)
 		ret = loader__bzimage(vm, f->kernel, f->kernel_len, f->initrd, f->initrd_len,
-				      cfg->append ? cfg->append : "", rsdp, 0, &regs, &sregs);
+				      cfg->append ? cfg->append : "", rsdp, setup_data, &regs, &sregs);
 	else
 		ret = loader__multiboot(vm, f->kernel, f->kernel_len, cfg->kernel,
 					cfg->append ? cfg->append : "", cfg->initrd, cfg->nr_initrd,

@@ -254,6 +254,11 @@ int rtc__init(struct vm *vm, struct rtc **out)
 	struct rtc *r = calloc(1, sizeof(*r));
 	int ret;
 
+	/*
+	 * glibc's gmtime_r loads the time zone (opens /etc/localtime) on first
+	 * use; do it now, before the vCPU threads' syscall filters forbid open.
+	 */
+	tzset();
 	if (!r)
 		return -ENOMEM;
 	r->vm = vm;

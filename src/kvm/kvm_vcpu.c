@@ -248,6 +248,8 @@ int kvm__run(struct vcpu *v)
 
 void kvm__kick(struct vcpu *v)
 {
+	if (!v->run)
+		return;		/* never initialised: nothing can be running */
 	__atomic_store_n(&v->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
 	if (__atomic_load_n(&v->thread_started, __ATOMIC_ACQUIRE))
 		pthread_kill(v->thread, SIGUSR1);

@@ -329,26 +329,45 @@ static void set_entry_state(const struct bz_layout *l, struct kvm_regs *regs,
 	sregs->efer = EFER_LME | EFER_LMA;
 }
 
+/* Every check loader__bzimage makes before it writes guest memory. */
+static int plan(const uint8_t *kernel, size_t klen, size_t ilen, const char *cmdline,
+		uint64_t low_end, struct bz_layout *l)
+{
+	int r;
+
+	loader_err[0] = '\0';
+	memset(l, 0, sizeof(*l));
+	if ((r = parse_header(kernel, klen, l)) || (r = place_kernel(kernel, l, low_end)) ||
+	    (r = check_cmdline(kernel, l, cmdline)) ||
+	    (ilen && (r = place_initrd(kernel, l, ilen, low_end))))
+		return r;
+	return 0;
+}
+
+int loader__bzimage_check(const uint8_t *kernel, size_t klen, size_t ilen, const char *cmdline,
+			  uint64_t ram_size)
+{
+	struct bz_layout l;
+
+	return plan(kernel, klen, ilen, cmdline ? cmdline : "", MIN(ram_size, MEM_HOLE_START), &l);
+}
+
 int loader__bzimage(struct vm *vm, const uint8_t *kernel, size_t klen,
 		    const uint8_t *initrd, size_t ilen, const char *cmdline,
 		    uint64_t rsdp, uint64_t setup_data,
 		    struct kvm_regs *regs, struct kvm_sregs *sregs)
 {
 	struct guest_mem *m = &vm->mem;
-	uint64_t low_end = low_ram_end(m);
 	struct bz_layout l;
 	uint8_t *bp, *pt;
 	int r;
 
-	loader_err[0] = '\0';
 	if (!cmdline)
 		cmdline = "";
 	if (!initrd)
 		ilen = 0;
-	memset(&l, 0, sizeof(l));
-	if ((r = parse_header(kernel, klen, &l)) || (r = place_kernel(kernel, &l, low_end)) ||
-	    (r = check_cmdline(kernel, &l, cmdline)) ||
-	    (ilen && (r = place_initrd(kernel, &l, ilen, low_end))))
+	r = plan(kernel, klen, ilen, cmdline, low_ram_end(m), &l);
+	if (r)
 		return r;
 
 	bp = mem__gpa_to_hva(m, BOOT_ZERO_PAGE, ZERO_PAGE_SIZE);

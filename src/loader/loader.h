@@ -102,6 +102,15 @@ int loader__bzimage(struct vm *vm, const uint8_t *kernel, size_t klen,
 		    struct kvm_regs *regs, struct kvm_sregs *sregs)
 	__attribute__((warn_unused_result));
 
+/*
+ * The same checks as loader__bzimage (header, placement in @ram_size bytes of
+ * guest RAM, initrd of @ilen bytes, command line) without a VM, so bad input
+ * is reported before any host set-up.  0 or the error loader__bzimage would
+ * return, with loader__error() set.
+ */
+int loader__bzimage_check(const uint8_t *kernel, size_t klen, size_t ilen, const char *cmdline,
+			  uint64_t ram_size) __attribute__((warn_unused_result));
+
 /* Reason for the calling thread's last loader failure ("" if none). */
 const char *loader__error(void);
 /* For loader implementations: record the reason returned by loader__error(). */

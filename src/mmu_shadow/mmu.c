@@ -16,6 +16,7 @@
 #define CR4_PSE		(1ull << 4)
 #define CR4_PAE		(1ull << 5)
 #define CR4_PGE		(1ull << 7)
+#define CR4_SMEP	(1ull << 20)
 #define EFER_LMA	(1ull << 10)
 #define EFER_NXE	(1ull << 11)
 
@@ -97,6 +98,7 @@ static union shadow_role base_role(const struct shadow_mode *m)
 	if (m->cr0 & CR0_PG) {
 		r.efer_nx = shadow_mode_nx(m);
 		r.has_4_byte_gpte = !(m->cr4 & CR4_PAE);
+		r.smep_andnot_wp = (m->cr4 & CR4_SMEP) && !(m->cr0 & CR0_WP);
 	}
 	r.access = SHADOW_ACC_ALL;
 	return r;
@@ -168,13 +170,13 @@ static int load_roots(struct shadow_mmu *mmu, const struct shadow_mode *m)
 
 /* ---- shadow walk -------------------------------------------------------------- */
 
-static unsigned spte_index(uint64_t linear, int level)
+unsigned shadow_spte_index(uint64_t linear, int level)
 {
 	return (linear >> (12 + 9 * (level - 1))) & 511;
 }
 
 /* The entry mapping @linear at the top: a level-3 pae_root or the level-5 root_spte. */
-static uint64_t *root_entry(struct shadow_mmu *mmu, uint64_t linear, int *level)
+uint64_t *shadow_root_entry(struct shadow_mmu *mmu, uint64_t linear, int *level)
 {
 	if (mmu->root_kind == SHADOW_ROOT_PAE) {
 		*level = 3;
@@ -187,19 +189,23 @@ static uint64_t *root_entry(struct shadow_mmu *mmu, uint64_t linear, int *level)
 /* Last spte on the path of @linear: a leaf, or an empty entry (*sptep == 0). */
 static uint64_t *spte_lookup(struct shadow_mmu *mmu, uint64_t linear, int *level)
 {
-	uint64_t *sptep = root_entry(mmu, linear, level);
+	uint64_t *sptep = shadow_root_entry(mmu, linear, level);
 
 	while (*sptep & SPTE_NONLEAF) {
 		struct shadow_page *sp = spte_to_sp(*sptep);
 		--*level;
-		sptep = &sp->spt[spte_index(linear, *level)];
+		sptep = &sp->spt[shadow_spte_index(linear, *level)];
 	}
 	return sptep;
 }
 
-static bool spte_allows(uint64_t spte, unsigned access)
+/* The check the MMU hardware would do on the spte; SMEP as with host CR4.SMEP. */
+static bool spte_allows(uint64_t spte, unsigned access, const struct shadow_mode *m)
 {
 	if (!(spte & SPTE_P))
+		return false;
+	if ((access & (SHADOW_ACC_FETCH | SHADOW_ACC_USER)) == SHADOW_ACC_FETCH &&
+	    (spte & SPTE_U) && (m->cr4 & CR4_SMEP))
 		return false;
 	if ((access & SHADOW_ACC_USER) && !(spte & SPTE_U))
 		return false;
@@ -264,7 +270,7 @@ static int fetch(struct shadow_mmu *mmu, const struct shadow_mode *m, const stru
 		else
 			svm->stats.lpage_refused++;
 	}
-	sptep = root_entry(mmu, linear, &level);
+	sptep = shadow_root_entry(mmu, linear, &level);
 	start = level;
 	while (level > target) {
 		if (level < start) {
@@ -297,7 +303,7 @@ static int fetch(struct shadow_mmu *mmu, const struct shadow_mode *m, const stru
 		if (!(*sptep & SPTE_NONLEAF))
 			return -ENOMEM;
 		level--;
-		sptep = &spte_to_sp(*sptep)->spt[spte_index(linear, level)];
+		sptep = &spte_to_sp(*sptep)->spt[shadow_spte_index(linear, level)];
 	}
 
 	if (hva) {
@@ -365,6 +371,9 @@ static int page_fault(struct shadow_mmu *mmu, const struct shadow_mode *m, uint6
 		if (write && !user && !(m->cr0 & CR0_WP) && !(w.pte_access & SHADOW_ACC_W_MASK)) {
 			w.pte_access |= SHADOW_ACC_W_MASK;
 			w.pte_access &= ~SHADOW_ACC_U_MASK;
+			/* Now a kernel page: with SMEP the kernel must still not run it. */
+			if (m->cr4 & CR4_SMEP)
+				w.pte_access &= ~SHADOW_ACC_X_MASK;
 		}
 		hva = shadow_gfn_to_hva(svm, w.gfn);
 		if (hva && (w.pte_access & SHADOW_ACC_W_MASK) &&
@@ -395,7 +404,7 @@ static int page_fault(struct shadow_mmu *mmu, const struct shadow_mode *m, uint6
 		if (fetch(mmu, m, &w, linear, hva, host_wp))
 			return -ENOMEM;
 		uint64_t *sptep = spte_lookup(mmu, linear, &level);
-		if (*sptep && spte_allows(*sptep, access) && spte_result(mmu, sptep, linear, res))
+		if (*sptep && spte_allows(*sptep, access, m) && spte_result(mmu, sptep, linear, res))
 			return 0;
 	}
 	return -EAGAIN;
@@ -403,9 +412,9 @@ static int page_fault(struct shadow_mmu *mmu, const struct shadow_mode *m, uint6
 
 /* ---- entry points ------------------------------------------------------------ */
 
-static bool mode_differs(const struct shadow_mode *a, const struct shadow_mode *b, bool *only_cr3)
+bool shadow_mode_differs(const struct shadow_mode *a, const struct shadow_mode *b, bool *only_cr3)
 {
-	const uint64_t cr0 = CR0_PG | CR0_WP, cr4 = CR4_PAE | CR4_PSE | CR4_PGE;
+	const uint64_t cr0 = CR0_PG | CR0_WP, cr4 = CR4_PAE | CR4_PSE | CR4_PGE | CR4_SMEP;
 	const uint64_t efer = EFER_NXE | EFER_LMA;
 	bool paging = ((a->cr0 ^ b->cr0) & cr0) || ((a->cr4 ^ b->cr4) & cr4) ||
 		      ((a->efer ^ b->efer) & efer);
@@ -433,7 +442,7 @@ enum shadow_result_kind shadow__translate(struct shadow_mmu *mmu, const struct s
 		tlb_flush(mmu, true);
 		mmu->tlb_gen_seen = gen;
 	}
-	changed = mode_differs(&mmu->mode, m, &only_cr3);
+	changed = shadow_mode_differs(&mmu->mode, m, &only_cr3);
 	if (changed)
 		tlb_flush(mmu, !only_cr3);	/* MOV CR3 keeps global entries */
 	e = tlb_entry(mmu, linear, access);
@@ -461,7 +470,7 @@ enum shadow_result_kind shadow__translate(struct shadow_mmu *mmu, const struct s
 	}
 	if (!ret) {
 		uint64_t *sptep = spte_lookup(mmu, linear, &level);
-		if (*sptep && spte_allows(*sptep, access) && spte_result(mmu, sptep, linear, res))
+		if (*sptep && spte_allows(*sptep, access, m) && spte_result(mmu, sptep, linear, res))
 			svm->stats.spte_hits++;
 		else
 			ret = page_fault(mmu, m, linear, access, res);
@@ -549,80 +558,4 @@ void shadow__flush(struct shadow_mmu *mmu, bool global)
 	mmu->root_valid = false;
 	pthread_mutex_unlock(&svm->lock);
 	tlb_flush(mmu, global);
-}
-
-void shadow__get_stats(struct shadow_mmu *mmu, struct shadow_stats *st)
-{
-	pthread_mutex_lock(&mmu->vm->lock);
-	*st = mmu->vm->stats;
-	pthread_mutex_unlock(&mmu->vm->lock);
-	st->tlb_hits = mmu->tlb_hits;
-	st->translates = mmu->translates;
-}
-
-/* ---- explain -------------------------------------------------------------------- */
-
-static void print_role(FILE *out, const struct shadow_page *sp)
-{
-	union shadow_role r = sp->role;
-
-	fprintf(out, "sp gfn %#" PRIx64 " role{level %u %s%s q%u acc %c%c%c wp %u nx %u%s%s}",
-		sp->gfn, r.level, r.direct ? "direct" : "indirect",
-		r.has_4_byte_gpte ? " gpte4" : "", r.quadrant,
-		r.access & SHADOW_ACC_U_MASK ? 'u' : '-', r.access & SHADOW_ACC_W_MASK ? 'w' : '-',
-		r.access & SHADOW_ACC_X_MASK ? 'x' : '-', r.cr0_wp, r.efer_nx,
-		r.invalid ? " invalid" : "", sp->unsync ? " unsync" : "");
-}
-
-void shadow__explain(struct shadow_mmu *mmu, const struct shadow_mode *m, uint64_t linear,
-		     FILE *out)
-{
-	struct shadow_vm *svm = mmu->vm;
-	struct shadow_walker w;
-	uint64_t *sptep;
-	int level;
-
-	pthread_mutex_lock(&svm->lock);
-	fprintf(out, "linear %#" PRIx64 ": cr0 %#" PRIx64 " cr3 %#" PRIx64 " cr4 %#" PRIx64
-		" efer %#" PRIx64 "\n", linear, m->cr0, m->cr3, m->cr4, m->efer);
-	if (!(m->cr0 & CR0_PG)) {
-		fprintf(out, "  guest: paging off, gpa %#" PRIx64 "\n", linear & 0xffffffffu);
-	} else if (shadow_walk(svm, mmu, m, linear, SHADOW_WALK_PEEK, &w)) {
-		fprintf(out, "  guest: fault, error code %#x\n", w.error_code);
-		for (int l = 4; l >= 1; l--)
-			if (w.table_gfn[l] || w.pte[l])
-				fprintf(out, "  guest L%d table gfn %#" PRIx64 " gpte %#" PRIx64 "\n",
-					l, w.table_gfn[l], w.pte[l]);
-	} else {
-		for (int l = w.root_level; l >= w.level; l--)
-			fprintf(out, "  guest L%d table gfn %#" PRIx64 " gpte %#" PRIx64 "\n", l,
-				w.table_gfn[l], w.pte[l]);
-		fprintf(out, "  guest: leaf level %d gpa %#" PRIx64 " access %c%c%c%s\n", w.level,
-			(w.gfn << 12) | (linear & 0xfff),
-			w.pte_access & SHADOW_ACC_U_MASK ? 'u' : '-',
-			w.pte_access & SHADOW_ACC_W_MASK ? 'w' : '-',
-			w.pte_access & SHADOW_ACC_X_MASK ? 'x' : '-', w.global ? " global" : "");
-	}
-	if (!mmu->root_valid || mode_differs(&mmu->mode, m, &(bool){ false })) {
-		fprintf(out, "  shadow: no root loaded for this mode\n");
-		goto out;
-	}
-	sptep = root_entry(mmu, linear, &level);
-	while (*sptep & SPTE_NONLEAF) {
-		struct shadow_page *sp = spte_to_sp(*sptep);
-		level--;
-		fprintf(out, "  shadow L%d ", level);
-		print_role(out, sp);
-		sptep = &sp->spt[spte_index(linear, level)];
-		fprintf(out, " [%u]\n", spte_index(linear, level));
-	}
-	if (!*sptep)
-		fprintf(out, "  spte: none (next access faults in)\n");
-	else
-		fprintf(out, "  spte %#018" PRIx64 ": %s%s%s%s%s%s\n", *sptep,
-			*sptep & SPTE_MMIO ? "mmio " : "", *sptep & SPTE_LARGE ? "2M " : "4K ",
-			*sptep & SPTE_U ? "u" : "-", *sptep & SPTE_W ? "w" : "-",
-			*sptep & SPTE_X ? "x" : "-", *sptep & SPTE_G ? " global" : "");
-out:
-	pthread_mutex_unlock(&svm->lock);
 }

@@ -26,6 +26,25 @@
  * asynchronous (KVM waits for remote vCPUs to acknowledge); an access already
  * in flight on another vCPU may complete with the old permission.
  */
+/*
+ * Differences from KVM, and known limits:
+ * - A guest store to a shadowed non-leaf table is not emulated (there is no
+ *   emulator between the interpreter and memory): the table's shadow pages
+ *   are zapped and the store goes through.  When the table is on the walk of
+ *   its own store, or is a PAE root that the PDPTRs shadow again at once,
+ *   that one translation is handed out uncached (no spte, no TLB entry).
+ *   If an instruction translates such a store and then, before storing,
+ *   makes another access that walks through the table, the table is shadowed
+ *   again before the store lands and its shadow goes stale until the next
+ *   write to it; no guest seen so far does that.
+ * - INVLPG drops the one spte (it is re-made from the gpte on next use)
+ *   rather than resyncing it; a TLB flush syncs every unsync page, not only
+ *   those reachable from the new root.  No write-flooding heuristic.
+ * - SMEP is modelled (and the smep_andnot_wp role); SMAP/PKU/LA57/PCID are
+ *   not (the CPU model lacks them).
+ * - Writes by the host (loaders, devices) to guest page tables that already
+ *   have shadows are not seen, as with KVM; call shadow__zap_all then.
+ */
 #ifndef MVM_SHADOW_H
 #define MVM_SHADOW_H
 
@@ -50,7 +69,7 @@
 #define SHADOW_PFERR_W		(1u << 1)
 #define SHADOW_PFERR_U		(1u << 2)
 #define SHADOW_PFERR_RSVD	(1u << 3)
-#define SHADOW_PFERR_I		(1u << 4)	/* fetch, only when PAE paging and EFER.NXE */
+#define SHADOW_PFERR_I		(1u << 4)	/* fetch, with PAE paging and EFER.NXE, or CR4.SMEP */
 
 /* Guest control state a translation depends on. */
 struct shadow_mode {
@@ -99,6 +118,7 @@ union shadow_role {
 		unsigned cr0_wp:1;
 		unsigned efer_nx:1;
 		unsigned guest_global:1;	/* direct pages: leaf gpte had G with CR4.PGE */
+		unsigned smep_andnot_wp:1;	/* CR4.SMEP && !CR0.WP (see mmu.rst) */
 	};
 };
 
@@ -269,10 +289,19 @@ bool shadow_gfn_write_protected(struct shadow_vm *svm, uint64_t gfn);
 int shadow_try_unsync(struct shadow_vm *svm, uint64_t gfn);
 int shadow_unprotect_gfn(struct shadow_vm *svm, uint64_t gfn);
 bool shadow_lpage_allowed(struct shadow_vm *svm, uint64_t base_gfn);
+void shadow_flush_remote(struct shadow_vm *svm);
+void shadow_write_protect_gfn(struct shadow_vm *svm, uint64_t gfn);
+void shadow_unsync_list_remove(struct shadow_vm *svm, struct shadow_page *sp);
+
+/* sync.c */
 void shadow_sync_page(struct shadow_vm *svm, struct shadow_page *sp);
 void shadow_sync_all(struct shadow_vm *svm);
-void shadow_flush_remote(struct shadow_vm *svm);
 void shadow_check_mmio_gen(struct shadow_vm *svm);
+
+/* mmu.c */
+uint64_t *shadow_root_entry(struct shadow_mmu *mmu, uint64_t linear, int *level);
+unsigned shadow_spte_index(uint64_t linear, int level);
+bool shadow_mode_differs(const struct shadow_mode *a, const struct shadow_mode *b, bool *only_cr3);
 
 /* walk.c */
 int shadow_walk(struct shadow_vm *svm, const struct shadow_mmu *mmu, const struct shadow_mode *m,
@@ -300,11 +329,21 @@ bool shadow_mode_nx(const struct shadow_mode *m);
 
 extern const struct vcpu_backend shadow__backend;
 
+/* shadow__explain / shadow__get_stats for a vCPU of this backend (--trace, exit report). */
+void shadow__vcpu_explain(struct vcpu *v, uint64_t linear, FILE *out);
+void shadow__vcpu_stats(struct vcpu *v, struct shadow_stats *st);
+
 /*
  * Hook point for the future interrupt controller (PIC/IOAPIC/LAPIC/PIT):
- * irq_line stores line levels here; pending_irq/ack_irq are asked by the
- * interpreter.  Until a controller is written, no interrupt is ever pending
- * and HLT exits with KVM_EXIT_HLT like KVM without an in-kernel irqchip.
+ * irq_line stores line levels in line_level (under @lock) and broadcasts
+ * @cond; pending_irq/ack_irq are asked by the interpreter at instruction
+ * boundaries.  Until a controller is written (pending_irq == NULL) no
+ * interrupt is ever pending and HLT exits with KVM_EXIT_HLT like KVM without
+ * an in-kernel irqchip.  Once pending_irq is set, HLT with IF=1 sleeps on
+ * @cond until pending_irq() >= 0 or a kick.  Rules for the controller:
+ * change its state and broadcast @cond while holding @lock (no lost
+ * wake-ups); pending_irq is called both with and without @lock held, so it
+ * must not take @lock and must have no side effects (ack_irq has them).
  */
 #define SHADOW_NR_GSIS 24
 struct shadow_irqchip {

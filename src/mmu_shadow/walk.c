@@ -15,6 +15,7 @@
 #define CR4_PSE		(1ull << 4)
 #define CR4_PAE		(1ull << 5)
 #define CR4_PGE		(1ull << 7)
+#define CR4_SMEP	(1ull << 20)
 #define EFER_LMA	(1ull << 10)
 #define EFER_NXE	(1ull << 11)
 
@@ -184,10 +185,11 @@ retry:
 		return 0;
 	}
 
-	/* permission_fault(): U/S, R/W with CR0.WP, and execute. */
+	/* permission_fault(): U/S, R/W with CR0.WP, execute, and SMEP. */
 	if ((user && !(acc & SHADOW_ACC_U_MASK)) ||
 	    (write && !(acc & SHADOW_ACC_W_MASK) && (user || (m->cr0 & CR0_WP))) ||
-	    (fetch && !(acc & SHADOW_ACC_X_MASK))) {
+	    (fetch && !(acc & SHADOW_ACC_X_MASK)) ||
+	    (fetch && !user && (m->cr4 & CR4_SMEP) && (acc & SHADOW_ACC_U_MASK))) {
 		errcode = SHADOW_PFERR_P;
 		goto fault;
 	}
@@ -216,7 +218,7 @@ fault:
 		errcode |= SHADOW_PFERR_W;
 	if (user)
 		errcode |= SHADOW_PFERR_U;
-	if (fetch && shadow_mode_nx(m))
+	if (fetch && (shadow_mode_nx(m) || (m->cr4 & CR4_SMEP)))
 		errcode |= SHADOW_PFERR_I;
 	w->error_code = errcode;
 	return -1;

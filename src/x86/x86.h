@@ -14,8 +14,17 @@
  * instruction, which then consumes the value.  Writes (OUT, OUTS, MMIO stores)
  * are reported after the instruction retired.
  *
+ * Exceptions never leave the interpreter: they are delivered to the guest
+ * (IVT in real mode, IDT in protected/long mode with IST and TSS stack
+ * switches), escalate to #DF, and a fault while delivering #DF ends the run
+ * with X86_EV_SHUTDOWN.  Opcodes outside the implemented set raise #UD and
+ * are counted in stats.ud (with the address and bytes of the last one).
+ *
  * Threading: one x86_cpu belongs to one thread.  LOCK-prefixed RMW on RAM uses
- * host atomics so it stays atomic against other vCPU threads.
+ * host atomics so it stays atomic against other vCPU threads.  struct x86_cpu
+ * embeds a decoded-instruction cache (~112 KiB): allocate it, don't put it on
+ * small stacks.  The cache validates entries against the instruction bytes,
+ * so self-modifying code and remapping need no notification.
  */
 #ifndef MVM_X86_H
 #define MVM_X86_H
@@ -275,6 +284,9 @@ struct x86_env_ops {
 	/* Optional: guest TSC before tsc_offset (e.g. a virtual icount clock).
 	 * NULL: host CLOCK_MONOTONIC scaled to cpu->tsc_khz. */
 	uint64_t (*read_tsc)(void *ctx, struct x86_cpu *cpu);
+	/* Optional: adjust the model's CPUID result for this vCPU (APIC bit, APIC ID). */
+	void (*cpuid)(void *ctx, struct x86_cpu *cpu, uint32_t leaf, uint32_t subleaf,
+		      uint32_t out[4]);
 };
 
 /* ---- running -------------------------------------------------------------- */
@@ -345,7 +357,7 @@ void x86__inject_irq(struct x86_cpu *cpu, uint8_t vector);
 void x86__inject_nmi(struct x86_cpu *cpu);
 
 /* Drop any cached translations (backend changed mappings on its own). */
-void x86__tlb_flush(struct x86_cpu *cpu);
+void x86__tlb_flush(struct x86_cpu *cpu);	/* no private TLB today: a no-op */
 
 /* CPUID of the model the interpreter implements (see x86_cpuid.c). */
 void x86__cpuid(const struct x86_cpu *cpu, uint32_t leaf, uint32_t subleaf, uint32_t out[4]);

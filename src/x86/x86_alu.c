@@ -5,8 +5,7 @@
  */
 #include "x86_internal.h"
 
-/* PF for each low byte value */
-static const uint8_t pf_table[256] = {
+const uint8_t x86_pf_table[256] = {
 #define P2(n) n, n ^ 4, n ^ 4, n
 #define P4(n) P2(n), P2(n ^ 4), P2(n ^ 4), P2(n)
 #define P6(n) P4(n), P4(n ^ 4), P4(n ^ 4), P4(n)
@@ -15,66 +14,6 @@ static const uint8_t pf_table[256] = {
 #undef P4
 #undef P6
 };
-
-static inline uint64_t pf_of(uint64_t res)
-{
-	return pf_table[res & 0xff];
-}
-
-uint64_t x86_flags_szp(uint64_t res, unsigned size)
-{
-	uint64_t m = x86_mask(size);
-	uint64_t fl = pf_of(res);
-
-	if (!(res & m))
-		fl |= X86_FL_ZF;
-	if ((res >> (size * 8 - 1)) & 1)
-		fl |= X86_FL_SF;
-	return fl;
-}
-
-uint64_t x86_flags_logic(uint64_t res, unsigned size)
-{
-	return x86_flags_szp(res, size);
-}
-
-uint64_t x86_alu(struct x86_ctx *c, unsigned op, uint64_t a, uint64_t b, unsigned size, uint64_t *flp)
-{
-	uint64_t m = x86_mask(size);
-	unsigned top = size * 8 - 1;
-	uint64_t res, cin = c->cpu->rflags & X86_FL_CF, fl;
-
-	a &= m;
-	b &= m;
-	switch (op) {
-	case X86_ALU_ADD:
-		cin = 0;
-		/* fallthrough */
-	case X86_ALU_ADC:
-		res = (a + b + cin) & m;
-		fl = x86_flags_szp(res, size);
-		fl |= (((a & b) | ((a | b) & ~res)) >> top) & 1 ? X86_FL_CF : 0;
-		fl |= (((a ^ res) & (b ^ res)) >> top) & 1 ? X86_FL_OF : 0;
-		fl |= (a ^ b ^ res) & X86_FL_AF;
-		break;
-	case X86_ALU_SUB:
-	case X86_ALU_CMP:
-		cin = 0;
-		/* fallthrough */
-	case X86_ALU_SBB:
-		res = (a - b - cin) & m;
-		fl = x86_flags_szp(res, size);
-		fl |= (((~a & b) | ((~a | b) & res)) >> top) & 1 ? X86_FL_CF : 0;
-		fl |= (((a ^ b) & (a ^ res)) >> top) & 1 ? X86_FL_OF : 0;
-		fl |= (a ^ b ^ res) & X86_FL_AF;
-		break;
-	case X86_ALU_AND: res = a & b; fl = x86_flags_logic(res, size); break;
-	case X86_ALU_OR: res = a | b; fl = x86_flags_logic(res, size); break;
-	default: res = a ^ b; fl = x86_flags_logic(res, size); break;
-	}
-	*flp = fl;
-	return res;
-}
 
 /*
  * Shifts and rotates.  @op is the ModRM.reg group-2 index: ROL ROR RCL RCR

@@ -1,8 +1,10 @@
 /*
  * The CPU model the interpreter implements, and the MSRs it owns.
  *
- * Model: QEMU's "qemu64" (AuthenticAMD, family 15 model 107 stepping 1)
- * trimmed to what the interpreter really executes:
+ * Model: QEMU's "qemu64" (AuthenticAMD; family 6 model 6 stepping 3, the
+ * values qemu64 long had: family 15 would send Linux down the K8 errata
+ * paths, which read MSRs no virtual CPU has) trimmed to what the
+ * interpreter really executes:
  *   leaf 1 EDX: FPU DE PSE TSC MSR PAE CX8 SEP PGE CMOV PAT PSE36 CLFLUSH MMX FXSR SSE SSE2
  *   leaf 1 ECX: CX16 POPCNT HYPERVISOR
  *   0x80000001 EDX: SYSCALL NX RDTSCP LM (+ AMD's copies of leaf-1 bits); ECX: LAHF_LM
@@ -24,9 +26,9 @@
 #define E1_EDX (AMD_MIRROR | (1u << 11) | (1u << 20) | (1u << 27) | (1u << 29))
 #define E1_ECX (1u << 0)
 
-#define FAMILY 15
-#define MODEL 107
-#define STEPPING 1
+#define FAMILY 6
+#define MODEL 6
+#define STEPPING 3
 
 static void str4(uint32_t *out, const char *s)
 {
@@ -69,7 +71,7 @@ void x86__cpuid(const struct x86_cpu *cpu, uint32_t leaf, uint32_t subleaf, uint
 		str4(c, "cAMD");
 		break;
 	case 0x80000001:
-		*a = (STEPPING) | ((MODEL & 0xf) << 4) | (15u << 8) | ((MODEL >> 4) << 16);
+		*a = (STEPPING) | ((MODEL & 0xf) << 4) | ((FAMILY > 15 ? 15 : FAMILY) << 8) | ((MODEL >> 4) << 16);
 		*c = E1_ECX;
 		*d = E1_EDX;
 		break;
@@ -102,6 +104,8 @@ void op_cpuid(struct x86_ctx *c)
 	uint64_t *g = c->cpu->gpr;
 
 	x86__cpuid(c->cpu, g[X86_RAX], g[X86_RCX], out);
+	if (c->ops->cpuid)
+		c->ops->cpuid(c->env, c->cpu, g[X86_RAX], g[X86_RCX], out);
 	g[X86_RAX] = out[0];
 	g[X86_RBX] = out[1];
 	g[X86_RCX] = out[2];

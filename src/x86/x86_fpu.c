@@ -1,8 +1,7 @@
 /*
  * x87 control instructions, FXSAVE/FXRSTOR, LDMXCSR/STMXCSR, fences and
- * CLFLUSH (0F AE).  x87 arithmetic is not implemented: those opcodes raise
- * #UD and are counted in stats.ud (the kernel and glibc's SSE2 string code do
- * not need them).
+ * CLFLUSH (0F AE).  The x87 data subset is in x86_x87.c; the rest (the
+ * transcendental functions, BCD, FCMOV...) raises #UD, counted in stats.ud.
  */
 #include "x86_sse.h"
 
@@ -151,7 +150,9 @@ void op_x87(struct x86_ctx *c)
 		}
 		if (op == 0xd9 && i->modrm == 0xd0)		/* FNOP */
 			return;
-		x86_op_ud(c);
+		if (!x86_x87_exec(c))
+			x86_op_ud(c);
+		return;
 	}
 	if (op == 0xd9 && r == 5) {	/* FLDCW */
 		f->fcw = x86_read(c, i->seg, i->ea, 2);
@@ -192,5 +193,6 @@ void op_x87(struct x86_ctx *c)
 		f->fcw |= 0x3f;	/* FNSTENV masks all exceptions */
 		return;
 	}
-	x86_op_ud(c);
+	if (!x86_x87_exec(c))
+		x86_op_ud(c);
 }

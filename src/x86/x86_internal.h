@@ -90,6 +90,7 @@ struct x86_ctx {
 	bool sti_shadow_set;	/* instruction set a fresh interrupt shadow */
 	bool rep_again;		/* REP not finished: keep rip */
 	bool event_done;	/* instruction asks run() to return exit->ev after commit */
+	uint8_t irq_wait;	/* boundaries left before asking pending_irq again */
 	/* registers at instruction start: restored when it aborts (exception, read exit) */
 	uint64_t save_gpr[X86_NR_GPRS];
 	uint64_t save_rflags;
@@ -146,8 +147,8 @@ uint64_t x86_read_lin(struct x86_ctx *c, uint64_t lin, unsigned size, unsigned a
 void x86_write_lin(struct x86_ctx *c, uint64_t lin, unsigned size, uint64_t val, unsigned acc);
 void x86_read_lin_buf(struct x86_ctx *c, uint64_t lin, void *buf, unsigned size, unsigned acc);
 void x86_write_lin_buf(struct x86_ctx *c, uint64_t lin, const void *buf, unsigned size, unsigned acc);
-uint64_t x86_read(struct x86_ctx *c, unsigned seg, uint64_t off, unsigned size);
-void x86_write(struct x86_ctx *c, unsigned seg, uint64_t off, unsigned size, uint64_t val);
+uint64_t x86_read_slow(struct x86_ctx *c, unsigned seg, uint64_t off, unsigned size);
+void x86_write_slow(struct x86_ctx *c, unsigned seg, uint64_t off, unsigned size, uint64_t val);
 void x86_read_buf(struct x86_ctx *c, unsigned seg, uint64_t off, void *buf, unsigned size);
 void x86_write_buf(struct x86_ctx *c, unsigned seg, uint64_t off, const void *buf, unsigned size);
 /* RAM host pointer for a whole access that stays in one page and is RAM, else NULL
@@ -165,8 +166,6 @@ void x86_io_out(struct x86_ctx *c, uint16_t port, unsigned size, uint64_t val);
 bool x86_io_allowed(struct x86_ctx *c, uint16_t port, unsigned size);
 
 /* operand helpers (x86_mem.c) */
-uint64_t x86_get_reg(struct x86_ctx *c, unsigned reg, unsigned size);
-void x86_set_reg(struct x86_ctx *c, unsigned reg, unsigned size, uint64_t val);
 uint64_t x86_get_rm(struct x86_ctx *c, unsigned size);
 void x86_set_rm(struct x86_ctx *c, unsigned size, uint64_t val);
 void x86_push(struct x86_ctx *c, unsigned size, uint64_t val);
@@ -188,11 +187,9 @@ static inline void x86_commit_regs(struct x86_ctx *c)
 }
 
 /* x86_alu.c */
-uint64_t x86_alu(struct x86_ctx *c, unsigned op, uint64_t a, uint64_t b, unsigned size, uint64_t *fl);
 uint64_t x86_shift(struct x86_ctx *c, unsigned op, uint64_t a, unsigned cnt, unsigned size, uint64_t *fl);
-uint64_t x86_flags_logic(uint64_t res, unsigned size);
-uint64_t x86_flags_szp(uint64_t res, unsigned size);
 bool x86_cond(uint64_t fl, unsigned cc);
+extern const uint8_t x86_pf_table[256];
 #define X86_ALU_ADD 0
 #define X86_ALU_OR 1
 #define X86_ALU_ADC 2
@@ -223,6 +220,171 @@ bool x86_msr_read(struct x86_ctx *c, uint32_t msr, uint64_t *val);
 bool x86_msr_write(struct x86_ctx *c, uint32_t msr, uint64_t val);
 uint64_t x86_rdtsc(struct x86_ctx *c);
 void x86_set_rflags(struct x86_ctx *c, uint64_t val, unsigned opsize);
+
+static inline uint64_t x86_load_n(const void *p, unsigned size)
+{
+	switch (size) {
+	case 1: return *(const uint8_t *)p;
+	case 2: { uint16_t v; memcpy(&v, p, 2); return v; }
+	case 4: { uint32_t v; memcpy(&v, p, 4); return v; }
+	default: { uint64_t v; memcpy(&v, p, 8); return v; }
+	}
+}
+
+static inline void x86_store_n(void *p, unsigned size, uint64_t v)
+{
+	switch (size) {
+	case 1: *(uint8_t *)p = v; break;
+	case 2: { uint16_t w = v; memcpy(p, &w, 2); break; }
+	case 4: { uint32_t w = v; memcpy(p, &w, 4); break; }
+	default: memcpy(p, &v, 8); break;
+	}
+}
+
+/*
+ * Data access fast path: 64-bit mode, RAM, within one page.  Anything else
+ * (segmentation checks, faults, MMIO, page splits) goes to the _slow
+ * versions, which redo the access from the start.
+ */
+static inline bool x86_fast_lin(struct x86_ctx *c, unsigned seg, uint64_t off, unsigned size, uint64_t *lin)
+{
+	const struct x86_cpu *cpu = c->cpu;
+
+	if (!cpu->l64)
+		return false;
+	*lin = off + (seg >= X86_FS ? cpu->seg[seg].base : 0);
+	return x86_canonical(*lin) && (*lin & 0xfff) + size <= 4096;
+}
+
+static inline uint64_t x86_read(struct x86_ctx *c, unsigned seg, uint64_t off, unsigned size)
+{
+	uint64_t lin;
+
+	if (__builtin_expect(x86_fast_lin(c, seg, off, size, &lin), 1)) {
+		struct x86_xlate x;
+
+		x.flags = 0;
+		if (__builtin_expect(c->ops->translate(c->env, c->cpu, lin, X86_ACC_READ | x86_acc_user(c), &x) ==
+				     X86_XLATE_RAM, 1))
+			return x86_load_n(x.hva, size);
+	}
+	return x86_read_slow(c, seg, off, size);
+}
+
+static inline void x86_write(struct x86_ctx *c, unsigned seg, uint64_t off, unsigned size, uint64_t val)
+{
+	uint64_t lin;
+
+	if (__builtin_expect(x86_fast_lin(c, seg, off, size, &lin), 1)) {
+		struct x86_xlate x;
+
+		x.flags = 0;
+		if (__builtin_expect(c->ops->translate(c->env, c->cpu, lin, X86_ACC_WRITE | x86_acc_user(c), &x) ==
+				     X86_XLATE_RAM, 1)) {
+			x86_store_n(x.hva, size, val);
+			return;
+		}
+	}
+	x86_write_slow(c, seg, off, size, val);
+}
+
+/* ---- hot helpers, inline ---- */
+
+static inline uint64_t x86_get_reg(struct x86_ctx *c, unsigned reg, unsigned size)
+{
+	const uint64_t *g = c->cpu->gpr;
+
+	switch (size) {
+	case 1:
+		if (reg >= 4 && reg < 8 && !c->i.rex)
+			return (g[reg - 4] >> 8) & 0xff;
+		return g[reg] & 0xff;
+	case 2: return g[reg] & 0xffff;
+	case 4: return (uint32_t)g[reg];
+	default: return g[reg];
+	}
+}
+
+static inline void x86_set_reg(struct x86_ctx *c, unsigned reg, unsigned size, uint64_t val)
+{
+	uint64_t *g = c->cpu->gpr;
+
+	switch (size) {
+	case 1:
+		if (reg >= 4 && reg < 8 && !c->i.rex)
+			g[reg - 4] = (g[reg - 4] & ~0xff00ull) | ((val & 0xff) << 8);
+		else
+			g[reg] = (g[reg] & ~0xffull) | (val & 0xff);
+		break;
+	case 2: g[reg] = (g[reg] & ~0xffffull) | (val & 0xffff); break;
+	case 4: g[reg] = (uint32_t)val; break;
+	default: g[reg] = val; break;
+	}
+}
+
+
+static inline uint64_t pf_of(uint64_t res)
+{
+	return x86_pf_table[res & 0xff];
+}
+
+static inline uint64_t x86_flags_szp(uint64_t res, unsigned size)
+{
+	uint64_t m = x86_mask(size);
+	uint64_t fl = pf_of(res);
+
+	if (!(res & m))
+		fl |= X86_FL_ZF;
+	if ((res >> (size * 8 - 1)) & 1)
+		fl |= X86_FL_SF;
+	return fl;
+}
+
+static inline uint64_t x86_flags_logic(uint64_t res, unsigned size)
+{
+	return x86_flags_szp(res, size);
+}
+
+static inline uint64_t x86_alu(struct x86_ctx *c, unsigned op, uint64_t a, uint64_t b, unsigned size, uint64_t *flp)
+{
+	uint64_t m = x86_mask(size);
+	unsigned top = size * 8 - 1;
+	uint64_t res, cin = c->cpu->rflags & X86_FL_CF, fl;
+
+	a &= m;
+	b &= m;
+	switch (op) {
+	case X86_ALU_ADD:
+		cin = 0;
+		/* fallthrough */
+	case X86_ALU_ADC:
+		res = (a + b + cin) & m;
+		fl = x86_flags_szp(res, size);
+		fl |= (((a & b) | ((a | b) & ~res)) >> top) & 1 ? X86_FL_CF : 0;
+		fl |= (((a ^ res) & (b ^ res)) >> top) & 1 ? X86_FL_OF : 0;
+		fl |= (a ^ b ^ res) & X86_FL_AF;
+		break;
+	case X86_ALU_SUB:
+	case X86_ALU_CMP:
+		cin = 0;
+		/* fallthrough */
+	case X86_ALU_SBB:
+		res = (a - b - cin) & m;
+		fl = x86_flags_szp(res, size);
+		fl |= (((~a & b) | ((~a | b) & res)) >> top) & 1 ? X86_FL_CF : 0;
+		fl |= (((a ^ b) & (a ^ res)) >> top) & 1 ? X86_FL_OF : 0;
+		fl |= (a ^ b ^ res) & X86_FL_AF;
+		break;
+	case X86_ALU_AND: res = a & b; fl = x86_flags_logic(res, size); break;
+	case X86_ALU_OR: res = a | b; fl = x86_flags_logic(res, size); break;
+	default: res = a ^ b; fl = x86_flags_logic(res, size); break;
+	}
+	*flp = fl;
+	return res;
+}
+
+/* x86_x87.c */
+bool x86_x87_exec(struct x86_ctx *c);
 
 /* per-file handler tables: handlers declared where used */
 #define H(name) void name(struct x86_ctx *c)

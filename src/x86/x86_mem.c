@@ -175,25 +175,6 @@ static inline int xlate(struct x86_ctx *c, uint64_t lin, unsigned acc, struct x8
 	return r;
 }
 
-static inline uint64_t load_n(const void *p, unsigned size)
-{
-	switch (size) {
-	case 1: return *(const uint8_t *)p;
-	case 2: { uint16_t v; memcpy(&v, p, 2); return v; }
-	case 4: { uint32_t v; memcpy(&v, p, 4); return v; }
-	default: { uint64_t v; memcpy(&v, p, 8); return v; }
-	}
-}
-
-static inline void store_n(void *p, unsigned size, uint64_t v)
-{
-	switch (size) {
-	case 1: *(uint8_t *)p = v; break;
-	case 2: { uint16_t w = v; memcpy(p, &w, 2); break; }
-	case 4: { uint32_t w = v; memcpy(p, &w, 4); break; }
-	default: memcpy(p, &v, 8); break;
-	}
-}
 
 void x86_read_lin_buf(struct x86_ctx *c, uint64_t lin, void *buf, unsigned size, unsigned acc)
 {
@@ -246,7 +227,7 @@ uint64_t x86_read_lin(struct x86_ctx *c, uint64_t lin, unsigned size, unsigned a
 		struct x86_xlate x;
 
 		if (__builtin_expect(xlate(c, lin, acc, &x) == X86_XLATE_RAM, 1))
-			return load_n(x.hva, size);
+			return x86_load_n(x.hva, size);
 		uint64_t v = 0;
 
 		mmio_read(c, x.gpa, &v, size);
@@ -264,7 +245,7 @@ void x86_write_lin(struct x86_ctx *c, uint64_t lin, unsigned size, uint64_t val,
 		struct x86_xlate x;
 
 		if (__builtin_expect(xlate(c, lin, acc, &x) == X86_XLATE_RAM, 1)) {
-			store_n(x.hva, size, val);
+			x86_store_n(x.hva, size, val);
 			return;
 		}
 		mmio_write(c, x.gpa, &val, size);
@@ -273,14 +254,14 @@ void x86_write_lin(struct x86_ctx *c, uint64_t lin, unsigned size, uint64_t val,
 	x86_write_lin_buf(c, lin, &val, size, acc);
 }
 
-uint64_t x86_read(struct x86_ctx *c, unsigned seg, uint64_t off, unsigned size)
+uint64_t x86_read_slow(struct x86_ctx *c, unsigned seg, uint64_t off, unsigned size)
 {
 	unsigned acc = X86_ACC_READ | x86_acc_user(c);
 
 	return x86_read_lin(c, x86_seg_lin(c, seg, off, size, acc), size, acc);
 }
 
-void x86_write(struct x86_ctx *c, unsigned seg, uint64_t off, unsigned size, uint64_t val)
+void x86_write_slow(struct x86_ctx *c, unsigned seg, uint64_t off, unsigned size, uint64_t val)
 {
 	unsigned acc = X86_ACC_WRITE | x86_acc_user(c);
 
@@ -390,38 +371,6 @@ uint8_t x86_fetch_slow(struct x86_ctx *c, unsigned idx)
 }
 
 /* ---- register operands ---- */
-
-uint64_t x86_get_reg(struct x86_ctx *c, unsigned reg, unsigned size)
-{
-	const uint64_t *g = c->cpu->gpr;
-
-	switch (size) {
-	case 1:
-		if (reg >= 4 && reg < 8 && !c->i.rex)
-			return (g[reg - 4] >> 8) & 0xff;
-		return g[reg] & 0xff;
-	case 2: return g[reg] & 0xffff;
-	case 4: return (uint32_t)g[reg];
-	default: return g[reg];
-	}
-}
-
-void x86_set_reg(struct x86_ctx *c, unsigned reg, unsigned size, uint64_t val)
-{
-	uint64_t *g = c->cpu->gpr;
-
-	switch (size) {
-	case 1:
-		if (reg >= 4 && reg < 8 && !c->i.rex)
-			g[reg - 4] = (g[reg - 4] & ~0xff00ull) | ((val & 0xff) << 8);
-		else
-			g[reg] = (g[reg] & ~0xffull) | (val & 0xff);
-		break;
-	case 2: g[reg] = (g[reg] & ~0xffffull) | (val & 0xffff); break;
-	case 4: g[reg] = (uint32_t)val; break;
-	default: g[reg] = val; break;
-	}
-}
 
 uint64_t x86_get_rm(struct x86_ctx *c, unsigned size)
 {

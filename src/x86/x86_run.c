@@ -210,8 +210,18 @@ static void step(struct x86_ctx *c)
 	c->sti_shadow_set = false;
 	c->rep_again = false;
 	c->event_done = false;
-	c->fetch = NULL;
-	x86_fetch_setup(c);
+	/* fetch window: the common case (64-bit code, same page as before) inline */
+	uint64_t rip = cpu->rip;
+
+	if (__builtin_expect(cpu->l64 && c->fpage_tag == ((rip & ~0xfffull) | (cpu->cpl == 3 ? 2 : 0) | 1) &&
+			     x86_canonical(rip), 1)) {
+		c->fetch_lin = rip;
+		c->fetch = c->fpage_hva + (rip & 0xfff);
+		c->fetch_avail = 4096 - (rip & 0xfff);
+	} else {
+		c->fetch = NULL;
+		x86_fetch_setup(c);
+	}
 	decode_cached(c);
 	struct x86_insn *i = &c->i;
 
@@ -274,6 +284,8 @@ static bool handle_exception(struct x86_ctx *c)
 	return true;
 }
 
+#define IRQ_POLL 16
+
 static bool take_event(struct x86_ctx *c)
 {
 	struct x86_cpu *cpu = c->cpu;
@@ -288,14 +300,26 @@ static bool take_event(struct x86_ctx *c)
 		x86_deliver(c, X86_EXC_NMI, false, 0, false, cpu->rip);
 		return true;
 	}
-	if (!(cpu->rflags & X86_FL_IF))
+	if (!(cpu->rflags & X86_FL_IF)) {
+		c->irq_wait = 0;	/* ask the controller as soon as IF is set again */
 		return false;
+	}
 	int v = -1;
 
 	if (cpu->inject_irq >= 0) {
 		v = cpu->inject_irq;
 		cpu->inject_irq = -1;
 	} else if (c->ops->pending_irq) {
+		/*
+		 * The controller is asked every IRQ_POLL boundaries rather than
+		 * at each one: an interrupt that arrives meanwhile is taken a few
+		 * instructions later, which hardware latency allows too.
+		 */
+		if (c->irq_wait && !cpu->halted) {
+			c->irq_wait--;
+			return false;
+		}
+		c->irq_wait = IRQ_POLL - 1;
 		v = c->ops->pending_irq(c->env, cpu);
 		if (v >= 0 && c->ops->ack_irq)
 			c->ops->ack_irq(c->env, cpu, v);
@@ -331,6 +355,7 @@ enum x86_event x86__run(struct x86_cpu *cpu, const struct x86_env_ops *ops,
 	c->fetch = NULL;
 	c->fetch_avail = 0;
 	c->fpage_tag = 0;
+	c->irq_wait = 0;
 	if (!ops->translate) {
 		exit->ev = X86_EV_INTERNAL_ERROR;
 		exit->internal.code = X86_IERR_NO_TRANSLATE;
@@ -369,7 +394,8 @@ enum x86_event x86__run(struct x86_cpu *cpu, const struct x86_env_ops *ops,
 			exit->ev = X86_EV_BUDGET;
 			return exit->ev;
 		}
-		if (take_event(c))
+		/* a completed read belongs to the instruction at RIP: finish it first, as KVM does */
+		if (!cpu->replay_n && take_event(c))
 			continue;
 		if (cpu->halted) {
 			exit->ev = X86_EV_HLT;

@@ -141,7 +141,7 @@ fi
 
 # --- optional: a real kernel on our tables -----------------------------------
 qemu_boot() {	# $1 = extra append, $2 = debug-exit port; prints the log, returns QEMU's status
-	timeout 180 qemu-system-x86_64 -M microvm,acpi=off,ioapic2=off,pit=on,pic=on,rtc=on,auto-kernel-cmdline=off,x-option-roms=off \
+	timeout 120 qemu-system-x86_64 -M microvm,acpi=off,ioapic2=off,pit=on,pic=on,rtc=on,auto-kernel-cmdline=off,x-option-roms=off \
 		-cpu max -smp 2 -m 256M -nodefaults -no-user-config -nographic -serial stdio -display none \
 		-kernel "$MVM_TEST_KERNEL" -initrd "$tmp/initrd.gz" \
 		-append "console=ttyS0 panic=-1 tsc_early_khz=2000000 $1" \
@@ -154,9 +154,14 @@ if [ -n "${MVM_TEST_KERNEL:-}" ]; then
 	   [ -z "$bb" ] || ! file -L "$bb" | grep -q 'statically linked'; then
 		bad "MVM_TEST_KERNEL set, but the kernel, qemu-system-x86_64 or a static busybox is missing"
 	else
+		mkdir -p "$tmp/microvm"
 		"$tmp/acpidump" "$tmp/microvm" 2 microvm >/dev/null 2>&1 || bad "acpidump microvm"
 		# Only the tables: qboot lives at 0xf0000.
 		head -c 4096 "$tmp/microvm/region.bin" >"$tmp/region4k.bin"
+	fi
+	if [ "$fail" != 0 ]; then
+		echo "acpi_iasl: skipping the QEMU boots after earlier failures"
+	else
 		ir=$tmp/initramfs
 		mkdir -p "$ir/bin" "$ir/m" "$ir/proc" "$ir/sys" "$ir/dev"
 		cp "$bb" "$ir/bin/busybox"

@@ -10,7 +10,7 @@ run() {
 	local out rc
 	out=$("$@" 2>&1); rc=$?
 	printf '%s\n' "$out"
-	local line; line=$(printf '%s\n' "$out" | grep -E '^[a-z-]+: [0-9]+ passed, [0-9]+ failed' | tail -1)
+	local line; line=$(printf '%s\n' "$out" | grep -E '^[a-z_-]+: [0-9]+ passed, [0-9]+ failed' | tail -1)
 	local p f
 	p=$(sed -n 's/.*: \([0-9]*\) passed.*/\1/p' <<<"$line"); f=$(sed -n 's/.* passed, \([0-9]*\) failed.*/\1/p' <<<"$line")
 	total_p=$((total_p + ${p:-0})); total_f=$((total_f + ${f:-0}))

@@ -15,6 +15,20 @@ up() { cut -d' ' -f1 /proc/uptime; }
 read -r cmdline </proc/cmdline
 arg() { for w in $cmdline; do case $w in kvmh."$1"=*) echo "${w#*=}" ;; esac; done; }
 
+LOOKUP=$(arg lookup)
+if [ -n "$LOOKUP" ]; then
+	# Symbol look-up boot for the host's watchdog: the modules go in first so
+	# that their addresses match those of the wedged run.
+	while read -r m; do insmod "/mods/$m.ko" 2>/dev/null; done </mods/order
+	for r in $(echo "$LOOKUP" | tr , ' '); do
+		# 64-bit addresses overflow awk's numbers; equal-length hex strings
+		# compare correctly as strings.
+		awk -v r="$r" '($2 == "t" || $2 == "T") && $1 <= r && $1 > b { b = $1; s = $3 " " $4 }
+			END { print "KVMH: SYM " r " = " (s == "" ? "?" : s) " (at " b ")" }' /proc/kallsyms
+	done
+	poweroff -f
+fi
+
 ( while sleep 10; do echo "KVMH: heartbeat $(up)"; done ) &
 HB=$!
 

@@ -119,21 +119,18 @@ kvmh_build_l1() {
 	rm -rf "$r"
 }
 
-# kvmh_symbolise RIP...: name the kernel functions the wedged vCPU sat in
-# (L1 boots with nokaslr, so System.map addresses are the run-time ones).
+# kvmh_symbolise INITRD RIP...: name the kernel functions a wedged vCPU sat
+# in.  Debian's System.map is a stub, so a second, short L1 boot looks them
+# up in /proc/kallsyms (L1 boots with nokaslr: the addresses are stable).
 kvmh_symbolise() {
-	local rip
-	[ -f "$SYSMAP" ] || return 0
-	for rip in "$@"; do
-		awk -v r="$rip" '
-			function h(s,  i, v, c) { v = 0; s = tolower(s)
-				for (i = 1; i <= length(s); i++) { c = index("0123456789abcdef", substr(s, i, 1)) - 1; v = v * 16 + c }
-				return v }
-			BEGIN { rv = h(r) }
-			($2 == "t" || $2 == "T") { a = h($1); if (a <= rv && a > best) { best = a; sym = $3 } }
-			END { if (rv - best < 1048576 && sym != "") printf "%s = %s+0x%x\n", r, sym, rv - best
-			      else printf "%s = (not in vmlinux: a module, or user space)\n", r }' "$SYSMAP"
-	done
+	local initrd=$1
+	shift
+	[ $# -gt 0 ] || return 0
+	timeout 120 "$KVMH_QEMU" -accel tcg,thread=multi -cpu "$KVMH_CPU" -m "$KVMH_L1_MEM" -smp 1 \
+		-display none -serial stdio -no-reboot -nodefaults \
+		-kernel "$KERNEL" -initrd "$initrd" \
+		-append "$KVMH_L1_APPEND kvmh.lookup=$(IFS=,; echo "$*")" </dev/null 2>/dev/null |
+		tr -d '\r' | sed -n 's/^KVMH: SYM //p'
 }
 
 # kvmh_boot_l1 LOG INITRD APPEND TIMEOUT: boot L1, its console into LOG.
@@ -161,7 +158,9 @@ kvmh_boot_l1() {
 					printf '%s\n' "$q" | socat -t2 - "UNIX-CONNECT:$mon" 2>&1 | tr -d '\r' >>"$log.mon"
 				done
 				rips=$(grep -oE 'RIP=[0-9a-f]{16}' "$log.mon" | cut -d= -f2 | sort -u)
-				kvmh_symbolise $rips | sed 's/^/WATCHDOG RIP /' >>"$log"
+				kill "$pid" 2>/dev/null
+				wait "$pid" 2>/dev/null
+				kvmh_symbolise "$initrd" $rips | sed 's/^/WATCHDOG RIP /' >>"$log"
 			fi
 			kill "$pid" 2>/dev/null
 			wait "$pid" 2>/dev/null

@@ -1,6 +1,7 @@
 /*
  * Unit tests for src/acpi: AML encodings (checked byte for byte against
- * iasl 20200925), the tables acpi__build writes, and the PM ports.
+ * iasl 20200925) and the tables acpi__build writes.  The PM ports are in
+ * test_acpi_pm.c.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -18,114 +19,7 @@
 #include "util/util.h"
 #include "vm/vm.h"
 
-/* --- iasl references ------------------------------------------------------
- *
- * Produced once with `iasl -on -p ref ref.asl` (Intel ACPI Component
- * Architecture ASL+ compiler 20200925) and stripped of the 36-byte table
- * header (`xxd -s 36 -i ref.aml`).  -on keeps "\_SB" as written: by
- * default iasl shortens it to "_SB_" at the DSDT root, equivalent but one
- * byte shorter.  ref.asl:
- *
- * DefinitionBlock ("", "DSDT", 2, "MVM   ", "MVMDSDT ", 1)
- * {
- *     Scope (\_SB)
- *     {
- *         Device (COM1)
- *         {
- *             Name (_HID, EisaId ("PNP0501"))
- *             Name (_UID, One)
- *             Name (_CRS, ResourceTemplate ()
- *             {
- *                 IO (Decode16, 0x03F8, 0x03F8, 0x01, 0x08)
- *                 IRQNoFlags () {4}
- *             })
- *         }
- *         Device (VR00)
- *         {
- *             Name (_HID, "LNRO0005")
- *             Name (_UID, Zero)
- *             Name (_CRS, ResourceTemplate ()
- *             {
- *                 Memory32Fixed (ReadWrite, 0xD0000000, 0x00000200)
- *                 Interrupt (ResourceConsumer, Edge, ActiveHigh, Exclusive) {5}
- *             })
- *         }
- *     }
- *     Name (_S5, Package (0x04) { 0x05, 0x05, Zero, Zero })
- * }
- */
-static const uint8_t iasl_ref[] = {
-  0x10, 0x40, 0x07, 0x5c, 0x5f, 0x53, 0x42, 0x5f, 0x5b, 0x82, 0x2b, 0x43,
-  0x4f, 0x4d, 0x31, 0x08, 0x5f, 0x48, 0x49, 0x44, 0x0c, 0x41, 0xd0, 0x05,
-  0x01, 0x08, 0x5f, 0x55, 0x49, 0x44, 0x01, 0x08, 0x5f, 0x43, 0x52, 0x53,
-  0x11, 0x10, 0x0a, 0x0d, 0x47, 0x01, 0xf8, 0x03, 0xf8, 0x03, 0x01, 0x08,
-  0x22, 0x10, 0x00, 0x79, 0x00, 0x5b, 0x82, 0x3a, 0x56, 0x52, 0x30, 0x30,
-  0x08, 0x5f, 0x48, 0x49, 0x44, 0x0d, 0x4c, 0x4e, 0x52, 0x4f, 0x30, 0x30,
-  0x30, 0x35, 0x00, 0x08, 0x5f, 0x55, 0x49, 0x44, 0x00, 0x08, 0x5f, 0x43,
-  0x52, 0x53, 0x11, 0x1a, 0x0a, 0x17, 0x86, 0x09, 0x00, 0x01, 0x00, 0x00,
-  0x00, 0xd0, 0x00, 0x02, 0x00, 0x00, 0x89, 0x06, 0x00, 0x03, 0x01, 0x05,
-  0x00, 0x00, 0x00, 0x79, 0x00, 0x08, 0x5f, 0x53, 0x35, 0x5f, 0x12, 0x08,
-  0x04, 0x0a, 0x05, 0x0a, 0x05, 0x00, 0x00
-};
-
-/*
- * misc.asl, same procedure (identical bytes with or without -on):
- *
- * DefinitionBlock ("", "SSDT", 2, "MVM   ", "MVMTEST ", 1)
- * {
- *     Name (INT0, Zero)
- *     Name (INT1, One)
- *     Name (INTB, 0x12)
- *     Name (INTW, 0x1234)
- *     Name (INTD, 0x12345678)
- *     Name (INTQ, 0x123456789ABCDEF0)
- *     Name (ALL1, 0xFFFFFFFFFFFFFFFF)
- *     Name (STR, "hello")
- *     Name (EID, EisaId ("PNP0A03"))
- *     Name (BUF, Buffer (0x03) {0x01, 0x02, 0x03})
- *     Method (MTH0, 0, NotSerialized) { Return (0x2A) }
- *     Method (MTH2, 2, Serialized) { Return ("x") }
- *     Scope (\_SB) { Device (DEV0) { Name (_ADR, Zero) Device (SUB0) { Name (_ADR, One) } } }
- *     Scope (\_SB.DEV0) { Name (A, One) }
- *     Scope (\_SB.DEV0.SUB0) { Name (B, Zero) }
- *     Name (RES, ResourceTemplate ()
- *     {
- *         Interrupt (ResourceConsumer, Level, ActiveLow, Exclusive) {0x10}
- *         Memory32Fixed (ReadOnly, 0x00001000, 0x00002000)
- *     })
- * }
- */
-static const uint8_t iasl_misc[] = {
-  0x08, 0x49, 0x4e, 0x54, 0x30, 0x00, 0x08, 0x49, 0x4e, 0x54, 0x31, 0x01,
-  0x08, 0x49, 0x4e, 0x54, 0x42, 0x0a, 0x12, 0x08, 0x49, 0x4e, 0x54, 0x57,
-  0x0b, 0x34, 0x12, 0x08, 0x49, 0x4e, 0x54, 0x44, 0x0c, 0x78, 0x56, 0x34,
-  0x12, 0x08, 0x49, 0x4e, 0x54, 0x51, 0x0e, 0xf0, 0xde, 0xbc, 0x9a, 0x78,
-  0x56, 0x34, 0x12, 0x08, 0x41, 0x4c, 0x4c, 0x31, 0xff, 0x08, 0x53, 0x54,
-  0x52, 0x5f, 0x0d, 0x68, 0x65, 0x6c, 0x6c, 0x6f, 0x00, 0x08, 0x45, 0x49,
-  0x44, 0x5f, 0x0c, 0x41, 0xd0, 0x0a, 0x03, 0x08, 0x42, 0x55, 0x46, 0x5f,
-  0x11, 0x06, 0x0a, 0x03, 0x01, 0x02, 0x03, 0x14, 0x09, 0x4d, 0x54, 0x48,
-  0x30, 0x00, 0xa4, 0x0a, 0x2a, 0x14, 0x0a, 0x4d, 0x54, 0x48, 0x32, 0x0a,
-  0xa4, 0x0d, 0x78, 0x00, 0x10, 0x20, 0x5c, 0x5f, 0x53, 0x42, 0x5f, 0x5b,
-  0x82, 0x18, 0x44, 0x45, 0x56, 0x30, 0x08, 0x5f, 0x41, 0x44, 0x52, 0x00,
-  0x5b, 0x82, 0x0b, 0x53, 0x55, 0x42, 0x30, 0x08, 0x5f, 0x41, 0x44, 0x52,
-  0x01, 0x10, 0x11, 0x5c, 0x2e, 0x5f, 0x53, 0x42, 0x5f, 0x44, 0x45, 0x56,
-  0x30, 0x08, 0x41, 0x5f, 0x5f, 0x5f, 0x01, 0x10, 0x16, 0x5c, 0x2f, 0x03,
-  0x5f, 0x53, 0x42, 0x5f, 0x44, 0x45, 0x56, 0x30, 0x53, 0x55, 0x42, 0x30,
-  0x08, 0x42, 0x5f, 0x5f, 0x5f, 0x00, 0x08, 0x52, 0x45, 0x53, 0x5f, 0x11,
-  0x1a, 0x0a, 0x17, 0x89, 0x06, 0x00, 0x05, 0x01, 0x10, 0x00, 0x00, 0x00,
-  0x86, 0x09, 0x00, 0x00, 0x00, 0x10, 0x00, 0x00, 0x00, 0x20, 0x00, 0x00,
-  0x79, 0x00
-};
-
-/*
- * big.asl: Name (BIG, Buffer () { 0x00, 0x01, ... }) with 5000 bytes i & 0xff;
- * iasl emits a 3-byte PkgLength.  The first 12 bytes of the body and the
- * body length (5048 - 36):
- */
-static const uint8_t iasl_big_head[] = {
-	0x08, 0x42, 0x49, 0x47, 0x5f, 0x11, 0x8e, 0x38, 0x01, 0x0b, 0x88, 0x13,
-};
-#define IASL_BIG_LEN (5048 - 36)
+#include "acpi_iasl_ref.h"
 
 static void assert_aml_eq(const struct aml *a, const uint8_t *want, size_t len)
 {
@@ -629,62 +523,6 @@ static void test_build_errors(void **state)
 	f->cfg.cpus = 1;
 }
 
-/* --- PM ports ------------------------------------------------------------- */
-
-static void pio_write8(struct vm *vm, uint16_t port, uint8_t v)
-{
-	assert_true(bus__access(&vm->pio, port, &v, 1, true));
-}
-
-static uint8_t pio_read8(struct vm *vm, uint16_t port)
-{
-	uint8_t v = 0x55;
-	assert_true(bus__access(&vm->pio, port, &v, 1, false));
-	return v;
-}
-
-static void test_pm_poweroff(void **state)
-{
-	struct fixture *f = *state;
-
-	assert_int_equal(acpi__pm_init(&f->vm), 0);
-	/* What Linux does: clear WAK_STS, then SLP_TYP=5 | SLP_EN. */
-	pio_write8(&f->vm, ACPI_PM_SLEEP_STATUS, 0x80);
-	pio_write8(&f->vm, ACPI_PM_SLEEP_CONTROL, 5 << 2);	/* no SLP_EN: nothing */
-	assert_false(vm__stopping(&f->vm));
-	pio_write8(&f->vm, ACPI_PM_SLEEP_CONTROL, (5 << 2) | 0x20);
-	assert_true(vm__stopping(&f->vm));
-	assert_int_equal(f->vm.exit_status, MVM_EXIT_POWEROFF);
-	assert_non_null(strstr(f->vm.stop_reason, "S5"));
-}
-
-static void test_pm_reset(void **state)
-{
-	struct fixture *f = *state;
-
-	assert_int_equal(acpi__pm_init(&f->vm), 0);
-	pio_write8(&f->vm, ACPI_PM_RESET, ACPI_RESET_VALUE + 1);
-	assert_false(vm__stopping(&f->vm));
-	pio_write8(&f->vm, ACPI_PM_RESET, ACPI_RESET_VALUE);
-	assert_true(vm__stopping(&f->vm));
-	assert_int_equal(f->vm.exit_status, MVM_EXIT_REBOOT);
-}
-
-static void test_pm_other_sleep_wakes(void **state)
-{
-	struct fixture *f = *state;
-
-	assert_int_equal(acpi__pm_init(&f->vm), 0);
-	assert_int_equal(pio_read8(&f->vm, ACPI_PM_SLEEP_STATUS), 0);
-	pio_write8(&f->vm, ACPI_PM_SLEEP_CONTROL, (3 << 2) | 0x20);	/* S3 */
-	assert_false(vm__stopping(&f->vm));
-	assert_int_equal(pio_read8(&f->vm, ACPI_PM_SLEEP_STATUS), 0x80);
-	pio_write8(&f->vm, ACPI_PM_SLEEP_STATUS, 0x80);
-	assert_int_equal(pio_read8(&f->vm, ACPI_PM_SLEEP_STATUS), 0);
-	/* A second instance cannot claim the same ports. */
-	assert_int_equal(acpi__pm_init(&f->vm), -EEXIST);
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -702,9 +540,6 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_madt_64, setup_vm, teardown_vm),
 		cmocka_unit_test_setup_teardown(test_dsdt_walks_devices, setup_vm, teardown_vm),
 		cmocka_unit_test_setup_teardown(test_build_errors, setup_vm, teardown_vm),
-		cmocka_unit_test_setup_teardown(test_pm_poweroff, setup_vm, teardown_vm),
-		cmocka_unit_test_setup_teardown(test_pm_reset, setup_vm, teardown_vm),
-		cmocka_unit_test_setup_teardown(test_pm_other_sleep_wakes, setup_vm, teardown_vm),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

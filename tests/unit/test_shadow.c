@@ -310,6 +310,42 @@ static void wp0_kernel_write_then_user(void **state)
 	gt_free(g);
 }
 
+static void smep(void **state)
+{
+	struct gt *g = gt_new(GM_32);	/* SMEP sets I/D even without PAE/NXE */
+	struct shadow_result r;
+	(void)state;
+
+	g->mode.cr4 |= 1ull << 20;
+	gt_map(g, 0x400000, 0x800000, 1, P | US, P | RW | US);
+	gt_map(g, 0x401000, 0x801000, 1, P, P | RW | US);
+	r = gt_xl(g, 0x400000, FE);		/* kernel runs user code: fault */
+	assert_fault(r, SHADOW_PFERR_P | SHADOW_PFERR_I);
+	r = gt_xl(g, 0x400000, FE | USR);
+	assert_ram(r, 0x800000);
+	r = gt_xl(g, 0x400000, FE);		/* and not through the spte either */
+	assert_fault(r, SHADOW_PFERR_P | SHADOW_PFERR_I);
+	r = gt_xl(g, 0x400000, RD);		/* reads are not SMEP's business */
+	assert_ram(r, 0x800000);
+	r = gt_xl(g, 0x401000, FE);
+	assert_ram(r, 0x801000);
+	r = gt_xl(g, 0x402000, FE);		/* not present: P clear, I set */
+	assert_fault(r, SHADOW_PFERR_I);
+	/* CR0.WP=0: a kernel write makes a kernel-only spte, which must not be executable */
+	g->mode.cr0 &= ~CR0_WP;
+	r = gt_xl(g, 0x400000, WR);
+	assert_ram(r, 0x800000);
+	struct shadow_page *sp;
+	uint64_t spte = gt_spte(g, 0x400000, NULL, &sp);
+	assert_true(sp->role.smep_andnot_wp);
+	assert_int_equal(spte & (SPTE_W | SPTE_U | SPTE_X), SPTE_W);
+	r = gt_xl(g, 0x400000, FE);
+	assert_fault(r, SHADOW_PFERR_P | SHADOW_PFERR_I);
+	r = gt_xl(g, 0x400000, FE | USR);
+	assert_ram(r, 0x800000);
+	gt_free(g);
+}
+
 static void reserved_bits(void **state)
 {
 	struct gt *g;
@@ -411,6 +447,7 @@ int main(void)
 		cmocka_unit_test(permission_matrix),
 		cmocka_unit_test(permission_rows),
 		cmocka_unit_test(wp0_kernel_write_then_user),
+		cmocka_unit_test(smep),
 		cmocka_unit_test(reserved_bits),
 		cmocka_unit_test(accessed_dirty),
 	};

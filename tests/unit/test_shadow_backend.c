@@ -205,19 +205,19 @@ static void long_mode_paging(void **state)
 		e = (i << 12) | P | RW;
 		put(k, pt + 8 * i, &e, 8);
 	}
-	/* 0xffff800000000000: PML4[256] -> data at 0x30000, and the IOAPIC page */
+	/* 0xffff800000000000: PML4[256] -> data at 0x30000, and a virtio-mmio page */
 	e = hi_pdpt | P | RW; put(k, pml4 + 8 * 256, &e, 8);
 	e = hi_pd | P | RW; put(k, hi_pdpt, &e, 8);
 	e = hi_pt | P | RW; put(k, hi_pd, &e, 8);
 	e = 0x30000 | P | RW; put(k, hi_pt + 8 * 2, &e, 8);
-	e = MMIO_IOAPIC_BASE | P | RW; put(k, hi_pt + 8 * 3, &e, 8);
+	e = MMIO_VIRTIO_BASE | P | RW; put(k, hi_pt + 8 * 3, &e, 8);
 
 	put(k, 0x1000, code, sizeof(code));
 	bk_enter(k, 0x1000, true, pml4);
 
 	assert_int_equal(k->b->run(&k->v), 0);
 	assert_int_equal(run->exit_reason, KVM_EXIT_MMIO);
-	assert_int_equal(run->mmio.phys_addr, MMIO_IOAPIC_BASE);
+	assert_int_equal(run->mmio.phys_addr, MMIO_VIRTIO_BASE);
 	assert_int_equal(run->mmio.len, 4);
 	memset(run->mmio.data, 0x11, 4);
 	assert_int_equal(k->b->run(&k->v), 0);

@@ -5,6 +5,8 @@
  */
 #include "test_shadow_helpers.h"
 
+#include <pthread.h>
+
 /* Write through the guest mapping @lin_of_table, as the guest would. */
 static void guest_write64(struct gt *g, uint64_t lin, uint64_t val)
 {
@@ -176,6 +178,34 @@ static void root_write_reloads(void **state)
 	assert_ram(r, 0x800000);
 	r = gt_xl(g, 0x600000, RD);
 	assert_ram(r, 0x800000);
+	gt_free(g);
+}
+
+/*
+ * PAE: the PDs named by the PDPTEs are shadow roots, reloaded from the
+ * cached PDPTRs right after being unshadowed.  A guest write to one (here
+ * the PD of GiB 1, written through a window in GiB 0) must still complete.
+ */
+static void pae_root_pd_write(void **state)
+{
+	struct gt *g = gt_new(GM_PAE);
+	struct shadow_result r;
+	(void)state;
+
+	gt_map(g, 0x40001000, 0x801000, 1, P | RW, P | RW);
+	uint64_t pd1 = gt_table(g, 0x40001000, 2);
+	gt_map(g, 0x00700000, pd1, 1, P | RW, P | RW);
+	r = gt_xl(g, 0x40001000, RD);
+	assert_ram(r, 0x801000);
+	assert_int_equal(spte_to_sp(g->mmu.pae_root[1])->gfn, pd1 >> 12);
+	/* PD1[1] = a 2 MiB page at 10 MiB, written by the guest */
+	r = gt_xl(g, 0x00700000 + 8, WR);
+	assert_ram(r, pd1 + 8);
+	*(uint64_t *)r.hva = 0xa00000 | P | RW | PS;
+	r = gt_xl(g, 0x40212345, RD);
+	assert_ram(r, 0xa12345);
+	r = gt_xl(g, 0x40001000, RD);
+	assert_ram(r, 0x801000);
 	gt_free(g);
 }
 
@@ -375,6 +405,83 @@ static void many_page_tables_stay_bounded(void **state)
 	gt_free(g);
 }
 
+/* Two vCPU threads on one shadow_vm: one remaps pages through its window while both translate. */
+struct stress {
+	struct gt *g;
+	struct shadow_mmu mmu;
+	uint64_t pte[64];
+	bool writer;
+	int bad;
+};
+
+#define STRESS_VA(i)	(0x40000000ull + (uint64_t)(i) * 0x1000)
+#define STRESS_DATA(i, alt) (0x800000ull + (uint64_t)(i) * 0x2000 + ((alt) ? 0x1000 : 0))
+#define STRESS_WIN	0x700000ull
+
+static void *stress_thread(void *arg)
+{
+	struct stress *t = arg;
+	struct shadow_result r;
+	unsigned seed = t->writer ? 1 : 2;
+
+	for (int n = 0; n < 20000; n++) {
+		unsigned i = rand_r(&seed) % 64;
+		if (t->writer && n % 7 == 0) {
+			shadow__translate(&t->mmu, &t->g->mode, STRESS_WIN + (t->pte[i] & 0xfff), WR, &r);
+			if (r.kind != SHADOW_RAM) {
+				t->bad++;
+				continue;
+			}
+			uint64_t old = __atomic_load_n((uint64_t *)r.hva, __ATOMIC_RELAXED);
+			uint64_t alt = (old & 0xfffff000u) == STRESS_DATA(i, 0);
+			__atomic_store_n((uint64_t *)r.hva, STRESS_DATA(i, alt) | P | RW, __ATOMIC_RELEASE);
+			shadow__invlpg(&t->mmu, STRESS_VA(i));
+			continue;
+		}
+		shadow__translate(&t->mmu, &t->g->mode, STRESS_VA(i) + 8, (n & 1) ? WR : RD, &r);
+		if (r.kind != SHADOW_RAM ||
+		    (r.gpa != STRESS_DATA(i, 0) + 8 && r.gpa != STRESS_DATA(i, 1) + 8))
+			t->bad++;
+	}
+	return NULL;
+}
+
+static void two_threads_stress(void **state)
+{
+	struct gt *g = gt_new(GM_64);
+	struct stress t[2];
+	pthread_t th[2];
+	struct shadow_result r;
+	(void)state;
+
+	memset(t, 0, sizeof(t));
+	for (int i = 0; i < 64; i++)
+		t[0].pte[i] = gt_map(g, STRESS_VA(i), STRESS_DATA(i, 0), 1, P | RW, P | RW);
+	gt_map(g, STRESS_WIN, gt_table(g, STRESS_VA(0), 1), 1, P | RW, P | RW);
+	memcpy(t[1].pte, t[0].pte, sizeof(t[0].pte));
+	for (int k = 0; k < 2; k++) {
+		t[k].g = g;
+		t[k].writer = k == 0;
+		shadow__init(&t[k].mmu, &g->svm);
+		assert_int_equal(pthread_create(&th[k], NULL, stress_thread, &t[k]), 0);
+	}
+	for (int k = 0; k < 2; k++)
+		pthread_join(th[k], NULL);
+	assert_int_equal(t[0].bad + t[1].bad, 0);
+	/* after a flush on each vCPU, both see exactly what the table says */
+	for (int k = 0; k < 2; k++) {
+		shadow__flush(&t[k].mmu, true);
+		for (int i = 0; i < 64; i++) {
+			uint64_t want = gt_read_gpte(g, t[0].pte[i]) & 0xfffff000u;
+			shadow__translate(&t[k].mmu, &g->mode, STRESS_VA(i), RD, &r);
+			assert_int_equal(r.gpa, want);
+		}
+		shadow__exit(&t[k].mmu);
+	}
+	assert_true(gt_stats(g).unsyncs > 0);
+	gt_free(g);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -383,12 +490,14 @@ int main(void)
 		cmocka_unit_test(sync_drops_cleared_accessed_and_dirty),
 		cmocka_unit_test(nonleaf_write_zaps),
 		cmocka_unit_test(root_write_reloads),
+		cmocka_unit_test(pae_root_pd_write),
 		cmocka_unit_test(write_protect_revokes_old_writable_mapping),
 		cmocka_unit_test(lpage_refused_over_page_table),
 		cmocka_unit_test(mmio_generation),
 		cmocka_unit_test(front_tlb),
 		cmocka_unit_test(explain_output),
 		cmocka_unit_test(many_page_tables_stay_bounded),
+		cmocka_unit_test(two_threads_stress),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

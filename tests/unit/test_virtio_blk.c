@@ -180,6 +180,30 @@ static void test_bad_requests(void **state)
 	assert_true(tv_rd(f->t, VIRTIO_MMIO_STATUS) & VIRTIO_CONFIG_S_NEEDS_RESET);
 }
 
+/* Any framing (2.7.4.1): header split in two, data and status in one buffer. */
+static void test_any_layout(void **state)
+{
+	struct fx *f = *state;
+	struct virtio_blk_outhdr *h = tv_hva(&f->m, HDR, 16);
+	uint8_t *buf = tv_hva(&f->m, BUF, 1024);
+	uint32_t id, len;
+
+	assert_int_equal(bringup(f), 0x0f);
+	*h = (struct virtio_blk_outhdr){ .type = VIRTIO_BLK_T_IN, .sector = 9 };
+	memset(buf, 0, 1024);
+	buf[512] = 0xee;
+	tv_desc(&f->r, 0, HDR, 8, VRING_DESC_F_NEXT, 1);
+	tv_desc(&f->r, 1, HDR + 8, 8, VRING_DESC_F_NEXT, 2);
+	tv_desc(&f->r, 2, BUF, 513, VRING_DESC_F_WRITE, 0);
+	tv_publish(&f->r, 0);
+	tv_wr(f->t, VIRTIO_MMIO_QUEUE_NOTIFY, 0);
+	assert_true(tv_wait_used(f->t, &f->r, &id, &len));
+	assert_int_equal(len, 513);
+	assert_int_equal(buf[0], 9);
+	assert_int_equal(buf[511], 9);
+	assert_int_equal(buf[512], VIRTIO_BLK_S_OK);
+}
+
 static void test_get_id(void **state)
 {
 	struct fx *f = *state;
@@ -400,6 +424,7 @@ int main(void)
 		BOTH(test_rw),
 		BOTH(test_bad_requests),
 		BOTH(test_get_id),
+		BOTH(test_any_layout),
 		BOTH(test_many_in_flight),
 		BOTH(test_discard_zeroes),
 		BOTH(test_config),

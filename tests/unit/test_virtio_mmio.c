@@ -362,6 +362,87 @@ static void test_console_io(void **state)
 	assert_int_equal(virtio_console__term_sink(f->t, big, 1), 0);
 }
 
+static uint64_t rnd(uint64_t *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 7;
+	*s ^= *s << 17;
+	return *s;
+}
+
+/* A driver step that makes sense more often than random bytes do. */
+static void plausible_step(struct fx *f, uint64_t *seed)
+{
+	struct tv_ring *r = &f->r[0];
+	uint32_t st = tv_rd(f->t, VIRTIO_MMIO_STATUS);
+
+	switch (rnd(seed) % 8) {
+	case 0:
+		if (rnd(seed) % 16 == 0)
+			tv_wr(f->t, VIRTIO_MMIO_STATUS, 0);
+		else
+			tv_wr(f->t, VIRTIO_MMIO_STATUS, st | (1u << (rnd(seed) % 4)));
+		break;
+	case 1:
+		tv_wr(f->t, VIRTIO_MMIO_DRIVER_FEATURES_SEL, rnd(seed) & 1);
+		tv_wr(f->t, VIRTIO_MMIO_DRIVER_FEATURES, (rnd(seed) & 1) ? 1 : 0x30000000);
+		break;
+	case 2:
+		tv_ring_init(r, &f->m, 0, 8);
+		tv_wr(f->t, VIRTIO_MMIO_QUEUE_SEL, 0);
+		tv_wr(f->t, VIRTIO_MMIO_QUEUE_NUM, 8);
+		tv_wr(f->t, VIRTIO_MMIO_QUEUE_DESC_LOW, (uint32_t)r->desc);
+		tv_wr(f->t, VIRTIO_MMIO_QUEUE_AVAIL_LOW, (uint32_t)r->avail);
+		tv_wr(f->t, VIRTIO_MMIO_QUEUE_USED_LOW, (uint32_t)r->used);
+		break;
+	case 3:
+		tv_wr(f->t, VIRTIO_MMIO_QUEUE_READY, rnd(seed) % 4 != 0);
+		break;
+	default: {
+		/* Publish a chain of random descriptors and kick. */
+		uint16_t d = rnd(seed) % 8;
+		uint64_t addr = (rnd(seed) & 3) ? TV_DATA + rnd(seed) % 0x10000
+						: MMIO_VIRTIO_BASE + rnd(seed) % 0x1000;
+		tv_desc(r, d, addr, 1 + rnd(seed) % 8192, rnd(seed) & 7, rnd(seed) % 10);
+		tv_publish(r, (rnd(seed) % 8 == 0) ? rnd(seed) % 16 : d);
+		tv_wr(f->t, VIRTIO_MMIO_QUEUE_NOTIFY, rnd(seed) % 3);
+		virtio__mmio_kick(f->t);
+		break;
+	}
+	}
+}
+
+/* Random register traffic with the I/O path run in between: no crash, no escape. */
+static void test_random_registers(void **state)
+{
+	struct fx *f = *state;
+	static const uint32_t lens[] = { 1, 2, 4, 8, 4, 4, 4 };
+	uint64_t seed = 0x1234567887654321ULL;
+	int live = 0, ready = 0;
+
+	tv_ring_init(&f->r[0], &f->m, 0, 8);
+	for (int i = 0; i < 50000; i++) {
+		uint64_t off = (rnd(&seed) & 1) ? (rnd(&seed) % 0x30) * 4 : rnd(&seed) % 0x220;
+		uint32_t len = lens[rnd(&seed) % ARRAY_SIZE(lens)];
+		uint64_t v = rnd(&seed);
+
+		if (rnd(&seed) % 4) {
+			plausible_step(f, &seed);
+		} else {
+			if (rnd(&seed) & 1)
+				v &= 0xff;
+			virtio__mmio_access(f->t, off, (uint8_t *)&v, len, rnd(&seed) & 1);
+		}
+		live += virtio__mmio_live(f->t);
+		ready += f->t->vq[0].ready;
+	}
+	print_message("live in %d of 50000 steps, queue 0 ready in %d\n", live, ready);
+	assert_true(live > 0);
+	assert_true(ready > 0);
+	/* Whatever state it ended in, a reset and a proper bring-up work. */
+	assert_int_equal(tv_bringup(f->t, f->r, 1, 8, 0), ALL_OK);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -372,6 +453,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_queue_ready_zero_and_64bit, setup_rng, teardown),
 		cmocka_unit_test_setup_teardown(test_needs_reset_bad_chain, setup_rng, teardown),
 		cmocka_unit_test_setup_teardown(test_needs_reset_protocol, setup_rng, teardown),
+		cmocka_unit_test_setup_teardown(test_random_registers, setup_rng, teardown),
+		cmocka_unit_test_setup_teardown(test_random_registers, setup_console, teardown),
 		cmocka_unit_test_setup_teardown(test_config_space, setup_console, teardown),
 		cmocka_unit_test_setup_teardown(test_console_io, setup_console, teardown),
 	};

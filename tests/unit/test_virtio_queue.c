@@ -318,6 +318,79 @@ static void test_unpop_and_iov(void **state)
 	assert_int_equal(virtio__iov_slice(f->c.iov, 3, 2, 20, dst, 4), -EINVAL);
 }
 
+/* xorshift64: reproducible garbage. */
+static uint64_t rnd(uint64_t *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 7;
+	*s ^= *s << 17;
+	return *s;
+}
+
+/* Addresses a hostile driver would try: RAM, its edges, the hole, above 4 GiB. */
+static uint64_t rnd_addr(uint64_t *s)
+{
+	static const uint64_t base[] = { 0, TV_DATA, TV_MEM - 64, TV_MEM, MMIO_VIRTIO_BASE,
+					 MEM_HOLE_START - 16, MEM_HOLE_END, ~0ULL - 4096 };
+	return base[rnd(s) % ARRAY_SIZE(base)] + (rnd(s) % 256) - 64;
+}
+
+static bool iov_in_ram(const struct guest_mem *m, const struct iovec *v)
+{
+	const uint8_t *p = v->iov_base, *lo = m->slot[0].hva;
+
+	return p >= lo && v->iov_len <= m->slot[0].size && p - lo <= (ptrdiff_t)(m->slot[0].size - v->iov_len);
+}
+
+/*
+ * Random descriptor tables, indirect tables and avail rings: pop must never
+ * crash and every segment it returns must lie inside guest RAM.
+ */
+static void test_random_chains(void **state)
+{
+	struct fx *f = *state;
+	uint64_t seed = 0x9e3779b97f4a7c15ULL;
+	uint64_t table = TV_DATA + 0x8000;
+	struct vring_desc *t = tv_hva(&f->m, table, 16 * 16);
+	struct vring_avail *a = tv_avail(&f->r);
+	int ok = 0, bad = 0;
+
+	for (int iter = 0; iter < 20000; iter++) {
+		for (int i = 0; i < NUM; i++) {
+			uint16_t fl = rnd(&seed) & 7;
+			uint64_t addr = (rnd(&seed) & 3) ? TV_DATA + (rnd(&seed) % 0x10000) : rnd_addr(&seed);
+			uint32_t len = (rnd(&seed) & 3) ? rnd(&seed) % 4096 : (uint32_t)rnd(&seed);
+			if ((fl & VRING_DESC_F_INDIRECT) && (rnd(&seed) & 1)) {
+				addr = table;
+				len = 16 * (1 + rnd(&seed) % 16);
+			}
+			tv_desc(&f->r, i, addr, len, fl, rnd(&seed) % (NUM + 2));
+			t[i] = (struct vring_desc){ (rnd(&seed) & 1) ? TV_DATA : rnd_addr(&seed),
+						    rnd(&seed) % 8192, rnd(&seed) & 7, rnd(&seed) % 18 };
+		}
+		a->ring[rnd(&seed) % NUM] = rnd(&seed) % (NUM + 2);
+		if (rnd(&seed) % 16 == 0)
+			a->idx = rnd(&seed);
+		else
+			a->idx = f->q.last_avail + 1 + rnd(&seed) % 3;
+		int ret = virtio__queue_pop(&f->q, &f->c);
+		if (ret == 1) {
+			ok++;
+			for (unsigned i = 0; i < f->c.nr_out + f->c.nr_in; i++)
+				assert_true(iov_in_ram(&f->m, &f->c.iov[i]));
+			virtio__queue_push(&f->q, f->c.head, 0);
+		} else {
+			assert_true(ret == 0 || ret == -EINVAL || ret == -EFAULT || ret == -E2BIG);
+			bad++;
+			/* The device would need a reset; start over as a driver would. */
+			f->q.last_avail = a->idx;
+		}
+	}
+	/* Both outcomes must actually occur, or the generator is broken. */
+	assert_true(ok > 100);
+	assert_true(bad > 100);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -332,6 +405,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_bad_indirect, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_setup_rejects, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unpop_and_iov, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_random_chains, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

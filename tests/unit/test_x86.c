@@ -117,6 +117,14 @@ static const uint8_t code_rep_fault[] = { 0xbf, 0x00, 0xff, 0x2f, 0x00, 0xb9, 0x
 static const uint8_t code_modes[] = { 0xfa, 0x0f, 0x01, 0x16, 0x00, 0x11, 0x0f, 0x20, 0xc0, 0x66, 0x83, 0xc8, 0x01, 0x0f, 0x22, 0xc0, 0xea, 0x15, 0x7c, 0x18, 0x00, 0x66, 0xb8, 0x10, 0x00, 0x8e, 0xd8, 0x8e, 0xd0, 0xbc, 0x00, 0x70, 0x00, 0x00, 0x6a, 0x55, 0x5b, 0x0f, 0x20, 0xe0, 0x83, 0xc8, 0x20, 0x0f, 0x22, 0xe0, 0xb9, 0x80, 0x00, 0x00, 0xc0, 0x0f, 0x32, 0x0d, 0x00, 0x01, 0x00, 0x00, 0x0f, 0x30, 0xb8, 0x00, 0x90, 0x00, 0x00, 0x0f, 0x22, 0xd8, 0x0f, 0x20, 0xc0, 0x0d, 0x00, 0x00, 0x00, 0x80, 0x0f, 0x22, 0xc0, 0xea, 0x56, 0x7c, 0x00, 0x00, 0x08, 0x00, 0x48, 0xb8, 0x89, 0x67, 0x45, 0x23, 0x01, 0x00, 0x00, 0x00, 0x50, 0x59, 0xf4 };
 static const uint8_t code_real[] = { 0xb8, 0x34, 0x12, 0xcd, 0x10, 0xbb, 0x00, 0x00, 0xb8, 0x07, 0x00, 0xf6, 0xf3, 0xf4 };
 
+/* fxsave; clobber xmm0/1 and MXCSR.RC; cvtsd2si under RZ; fxrstor; cvtsd2si under RN;
+ * fnstcw; fninit; fnstsw; stmxcsr; then a misaligned fxsave (#GP) */
+static const uint8_t code_fx[] = { 0xbb, 0x00, 0x00, 0x02, 0x00, 0x0f, 0xae, 0x03, 0x66, 0x0f, 0xef, 0xc0, 0x66, 0x0f, 0x6f, 0xc8, 0x0f, 0xae, 0x9b, 0x00, 0x02, 0x00, 0x00, 0xc7, 0x83, 0x04, 0x02, 0x00, 0x00, 0x80, 0x7f, 0x00, 0x00, 0x0f, 0xae, 0x93, 0x04, 0x02, 0x00, 0x00, 0xf2, 0x0f, 0x2d, 0xc2, 0x0f, 0xae, 0x0b, 0xf2, 0x0f, 0x2d, 0xca, 0xd9, 0xbb, 0x08, 0x02, 0x00, 0x00, 0xdb, 0xe3, 0xdd, 0xbb, 0x0a, 0x02, 0x00, 0x00, 0x0f, 0xae, 0x9b, 0x0c, 0x02, 0x00, 0x00, 0x0f, 0xae, 0x43, 0x08 };
+/* mov edx, 0x10100; mov ecx, 0x6800; sysenter */
+static const uint8_t code_sysenter[] = { 0xba, 0x00, 0x01, 0x01, 0x00, 0xb9, 0x00, 0x68, 0x00, 0x00, 0x0f, 0x34 };
+/* mov eax, 0x77; sysexitq */
+static const uint8_t code_sysexit[] = { 0xb8, 0x77, 0x00, 0x00, 0x00, 0x48, 0x0f, 0x35 };
+
 static void put64(uint8_t *ram, uint64_t a, uint64_t v) { memcpy(ram + a, &v, 8); }
 static uint64_t get64(const uint8_t *ram, uint64_t a) { uint64_t v; memcpy(&v, ram + a, 8); return v; }
 static uint32_t get32(const uint8_t *ram, uint64_t a) { uint32_t v; memcpy(&v, ram + a, 4); return v; }
@@ -457,9 +465,15 @@ static void test_io_restart(void **st)
 	assert_int_equal(ex.io.size, 1);
 	assert_int_equal(ex.io.is_write, 0);
 	assert_int_equal(cpu.rip, CODE + 4);	/* not retired */
+	/* an interrupt arriving now must not run before the completed IN */
+	cpu.rflags |= X86_FL_IF;
+	e->irq = 0x30;
 	x86__complete_io(&cpu, &v, 1);
-	assert_int_equal(run(&cpu, e, &ex), X86_EV_HLT);
-	assert_int_equal(cpu.gpr[X86_RBX] & 0xff, 0x5a);
+	assert_int_equal(x86__run(&cpu, &ops, e, 1, &ex), X86_EV_BUDGET);
+	assert_int_equal(cpu.gpr[X86_RAX] & 0xff, 0x5a);
+	assert_int_equal(cpu.rip, CODE + 5);
+	assert_in_handler(&cpu, run(&cpu, e, &ex), 0x30);
+	assert_int_equal(get64(e->ram, cpu.gpr[X86_RSP]), CODE + 5);
 	env_free(e);
 
 	e = long_mode(&cpu, code_out, sizeof(code_out));
@@ -729,6 +743,77 @@ static void test_lock_atomic(void **st)
 	env_free(e);
 }
 
+static void test_fxsave_mxcsr_x87(void **st)
+{
+	struct x86_cpu cpu;
+	struct x86_exit ex;
+	struct env *e = long_mode(&cpu, code_fx, sizeof(code_fx));
+	double d = 2.75;
+
+	(void)st;
+	memset(cpu.fpu.xmm[0], 0x11, 16);
+	memset(cpu.fpu.xmm[1], 0x22, 16);
+	memcpy(cpu.fpu.xmm[2], &d, 8);
+	cpu.fpu.fcw = 0x27f;
+	cpu.fpu.fsw = 0x0081;
+	assert_in_handler(&cpu, run(&cpu, e, &ex), X86_EXC_GP);	/* misaligned FXSAVE at the end */
+	assert_int_equal(get64(e->ram, cpu.gpr[X86_RSP] + 8), CODE + sizeof(code_fx) - 4);
+	uint8_t x[16];
+
+	memset(x, 0x11, 16);
+	assert_memory_equal(cpu.fpu.xmm[0], x, 16);	/* restored by FXRSTOR */
+	memset(x, 0x22, 16);
+	assert_memory_equal(cpu.fpu.xmm[1], x, 16);
+	assert_int_equal(cpu.gpr[X86_RAX], 2);	/* round toward zero */
+	assert_int_equal(cpu.gpr[X86_RCX], 3);	/* round to nearest after FXRSTOR */
+	assert_int_equal(get32(e->ram, 0x20000 + 24), 0x1f80);	/* MXCSR in the image */
+	assert_int_equal(get32(e->ram, 0x20000 + 512), 0x1f80);
+	assert_int_equal(get16(e->ram, 0x20000 + 0), 0x27f);	/* FCW */
+	assert_int_equal(get16(e->ram, 0x20000 + 520), 0x27f);	/* FNSTCW */
+	assert_int_equal(get16(e->ram, 0x20000 + 522), 0);	/* FNSTSW after FNINIT */
+	assert_int_equal(cpu.fpu.fcw, 0x37f);
+	assert_int_equal(get32(e->ram, 0x20000 + 524), 0x1f80);
+	assert_memory_equal(e->ram + 0x20000 + 160 + 32, cpu.fpu.xmm[2], 16);
+	env_free(e);
+
+	/* CR0.TS: #NM */
+	e = long_mode(&cpu, code_fx, sizeof(code_fx));
+	cpu.cr0 |= X86_CR0_TS;
+	assert_in_handler(&cpu, run(&cpu, e, &ex), X86_EXC_NM);
+	assert_int_equal(get64(e->ram, cpu.gpr[X86_RSP]), CODE + 5);
+	env_free(e);
+}
+
+static void test_sysenter_sysexit(void **st)
+{
+	struct x86_cpu cpu;
+	struct x86_exit ex;
+	struct env *e = long_mode(&cpu, code_sysenter, sizeof(code_sysenter));
+
+	(void)st;
+	memcpy(e->ram + 0x30000, code_sysexit, sizeof(code_sysexit));
+	e->ram[0x10100] = 0xf4;	/* user-mode HLT: #GP */
+	assert_true(x86__set_msr(&cpu, X86_MSR_SYSENTER_CS, 0x08));
+	assert_true(x86__set_msr(&cpu, X86_MSR_SYSENTER_EIP, 0x30000));
+	assert_true(x86__set_msr(&cpu, X86_MSR_SYSENTER_ESP, 0x6000));
+	cpu.rflags |= X86_FL_IF;
+	assert_int_equal(x86__run(&cpu, &ops, e, 3, &ex), X86_EV_BUDGET);
+	assert_int_equal(cpu.rip, 0x30000);
+	assert_int_equal(cpu.gpr[X86_RSP], 0x6000);
+	assert_int_equal(cpu.seg[X86_CS].sel, 0x08);
+	assert_int_equal(cpu.seg[X86_SS].sel, 0x10);
+	assert_false(cpu.rflags & X86_FL_IF);
+	assert_int_equal(x86__run(&cpu, &ops, e, 2, &ex), X86_EV_BUDGET);
+	assert_int_equal(cpu.rip, 0x10100);
+	assert_int_equal(cpu.gpr[X86_RSP], 0x6800);
+	assert_int_equal(cpu.seg[X86_CS].sel, 0x2b);
+	assert_int_equal(cpu.seg[X86_SS].sel, 0x33);
+	assert_int_equal(cpu.cpl, 3);
+	assert_in_handler(&cpu, run(&cpu, e, &ex), X86_EXC_GP);
+	assert_int_equal(get64(e->ram, RSP0 - 48 + 8), 0x10100);	/* HLT at CPL 3, on the RSP0 stack */
+	env_free(e);
+}
+
 static void test_kvm_conversions(void **st)
 {
 	struct x86_cpu cpu, cpu2;
@@ -781,6 +866,8 @@ int main(void)
 		cmocka_unit_test(test_rep_strings),
 		cmocka_unit_test(test_lock_atomic),
 		cmocka_unit_test(test_kvm_conversions),
+		cmocka_unit_test(test_fxsave_mxcsr_x87),
+		cmocka_unit_test(test_sysenter_sysexit),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -106,11 +106,14 @@ static int net_rx(struct virtio_net *n)
 		if (!n->rx_len) {
 			ssize_t k = read(n->fd, n->rx_buf, NET_FRAME_MAX);
 			if (k < 0) {
-				if (errno != EAGAIN && errno != EINTR && !n->warned_io) {
+				if (errno == EAGAIN || errno == EINTR)
+					break;
+				if (!n->warned_io)
 					pr_warn("virtio-net: read from the tap failed: %s",
 						strerror(errno));
-					n->warned_io = true;
-				}
+				n->warned_io = true;
+				/* A broken tap stays readable: stop polling, or we spin. */
+				tap_poll(n, false);
 				break;
 			}
 			if ((size_t)k <= NET_HDR_LEN)
