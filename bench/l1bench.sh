@@ -2,8 +2,8 @@
 # Runs inside the nested-KVM L1 (bench/boot.sh puts it at /bench/l1bench.sh):
 # boots the same kernel + initramfs with mvm and with QEMU microvm, alternating
 # so that load on the machine hits both alike, and prints one BENCH line each.
-RUNS=${1:-3}
-[ -n "$RUNS" ] || RUNS=3
+RUNS=${1:-5}
+[ -n "$RUNS" ] || RUNS=5
 . /bench/config
 APPEND="console=ttyS0 quiet panic=-1"
 MEM_MIB=${MEM%M}
@@ -21,7 +21,7 @@ while [ "$i" -lt "$RUNS" ]; do
 				-m "$MEM" -smp "$CPUS" -nodefaults -no-user-config -display none \
 				-serial stdio -no-reboot -kernel "$KERNEL" -initrd "$INITRD" -append "$APPEND"
 		fi
-		r=$(/bin/tmark -t 300 -g 300 -G "$GMIN" -l "/tmp/$vmm.$i.log" MVM_INIT_REACHED "$@" </dev/null)
+		r=$(/bin/tmark -t "${TIMEOUT:-300}" -g 300 -G "$GMIN" -l "/tmp/$vmm.$i.log" MVM_INIT_REACHED "$@" </dev/null)
 		echo "BENCH: $vmm run=$i $r"
 		case $r in
 		marker_ms=-1*) tr -d '\r' <"/tmp/$vmm.$i.log" | tail -n 15 | sed "s/^/BENCH-LOG $vmm| /" ;;

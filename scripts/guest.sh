@@ -202,8 +202,8 @@ EOF
 
 # build_cpio DIR FILE: newc archive, root-owned, gzip (every kernel decodes it).
 build_cpio() {
-	(cd "$1" && find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet | gzip -6n) >"$2.tmp"
-	mv "$2.tmp" "$2"
+	(cd "$1" && find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet | gzip -6n) >"$2.tmp.$$"
+	mv "$2.tmp.$$" "$2"
 }
 
 GUEST=$OUT/guest
@@ -217,7 +217,7 @@ stamp=$({
 } | sha256sum | cut -d' ' -f1)
 if [ ! -f "$INITRD" ] || [ "$(cat "$INITRD.stamp" 2>/dev/null)" != "$stamp" ]; then
 	say "building $INITRD (modules: ${MOD_ORDER[*]:-none})"
-	R=$GUEST/root.tmp
+	R=$GUEST/root.tmp.$$	# per process: two builds may race, the last mv wins
 	rm -rf "$R"
 	mkdir -p "$R"/{proc,sys,dev,tmp,root,etc,lib/modules,tests}
 	populate_busybox "$R"

@@ -21,6 +21,7 @@
 #include "devices/rtc.h"
 #include "devices/serial8250.h"
 #include "devices/term.h"
+#include "devices/virtio/virtio.h"
 #include "fdt/fdt.h"
 #include "kvm/kvm.h"
 #include "loader/loader.h"
@@ -120,14 +121,6 @@ static const struct vcpu_backend *pick_backend(const struct config *cfg)
 /* Flags whose feature has not landed yet are refused, never ignored. */
 static void refuse_unavailable(const struct config *cfg)
 {
-	if (cfg->nr_disks)
-		die(MVM_EXIT_USAGE, "--disk is not available in this build yet");
-	if (cfg->nr_nets)
-		die(MVM_EXIT_USAGE, "--net is not available in this build yet");
-	if (cfg->console == CONSOLE_VIRTIO)
-		die(MVM_EXIT_USAGE, "--console virtio is not available in this build yet; use serial");
-	if (cfg->virtio_cmdline)
-		die(MVM_EXIT_USAGE, "--virtio-cmdline is not available in this build yet");
 	if (cfg->trace && strcmp(cfg->trace, "exits"))
 		die(MVM_EXIT_USAGE, "--trace %s is not available in this build yet; use --trace exits",
 		    cfg->trace);
@@ -151,10 +144,17 @@ static void setup_devices(struct vm *vm, const struct config *cfg)
 	CHECK(debug_exit__init(vm));
 	CHECK(fw_cfg__init(vm));
 	osi__init(vm);
+	/* Disks in command-line order, then networks, then the rng. */
+	if (virtio__create_all(vm))
+		exit(MVM_EXIT_USAGE);	/* it printed the one-line reason */
 	/* Console input goes to whichever device is the console. */
 	if (cfg->console == CONSOLE_SERIAL) {
 		CHECK(term__init(vm, STDIN_FILENO, serial8250__term_sink, uart));
 		serial8250__set_rx_notify(uart, term__kick, NULL);
+	} else if (cfg->console == CONSOLE_VIRTIO) {
+		struct virtio_mmio *con;
+		CHECK(virtio_console__create(vm, STDOUT_FILENO, &con));
+		CHECK(term__init(vm, STDIN_FILENO, virtio_console__term_sink, con));
 	}
 }
 
@@ -169,6 +169,14 @@ static void load_kernel(struct vm *vm, const struct config *cfg, const struct bo
 	if (vm->backend->get_regs(bsp, &regs) || vm->backend->get_sregs(bsp, &sregs))
 		die(MVM_EXIT_HOST, "cannot read the boot vCPU's registers");
 	uint64_t setup_data = 0;
+	static char cmdline[BOOT_CMDLINE_MAX];
+
+	/* Devices may describe themselves on the command line too. */
+	snprintf(cmdline, sizeof(cmdline), "%s", cfg->append ? cfg->append : "");
+	for (struct device *d = vm->devices; cfg->virtio_cmdline && d; d = d->next)
+		if (d->cmdline && (ret = d->cmdline(d, cmdline, sizeof(cmdline))))
+			die(MVM_EXIT_USAGE, "--virtio-cmdline: the command line gets too long (%s)",
+			    strerror(-ret));
 
 	ret = acpi__build(vm, &rsdp);
 	if (ret)
@@ -181,10 +189,10 @@ static void load_kernel(struct vm *vm, const struct config *cfg, const struct bo
 		die(MVM_EXIT_USAGE, "--dtb needs a bzImage kernel (setup_data is a Linux boot protocol feature)");
 	if (f->format == LOADER_BZIMAGE)
 		ret = loader__bzimage(vm, f->kernel, f->kernel_len, f->initrd, f->initrd_len,
-				      cfg->append ? cfg->append : "", rsdp, setup_data, &regs, &sregs);
+				      cmdline, rsdp, setup_data, &regs, &sregs);
 	else
 		ret = loader__multiboot(vm, f->kernel, f->kernel_len, cfg->kernel,
-					cfg->append ? cfg->append : "", cfg->initrd, cfg->nr_initrd,
+					cmdline, cfg->initrd, cfg->nr_initrd,
 					&regs, &sregs);
 	if (ret)
 		die(MVM_EXIT_USAGE, "kernel %s: %s", cfg->kernel, loader__error());

@@ -100,23 +100,23 @@ static int parse_mac(const char *s, uint8_t mac[6])
 	return 0;
 }
 
-static int parse_disk(struct config *c, const char *arg)
+/* Splits "PATH,ro" in place: argv strings are ours to write. */
+static int parse_disk(struct config *c, char *arg)
 {
 	struct disk_config *d;
-	const char *comma = strchr(arg, ',');
+	char *comma = strrchr(arg, ',');
 
 	if (c->nr_disks == CONFIG_MAX_DISKS)
-		return usage_error("too many disks: at most 8 -d options", NULL);
+		return usage_error("too many disks: at most 8 -d options%s", "");
 	d = &c->disks[c->nr_disks];
 	if (comma) {
 		if (strcmp(comma + 1, "ro"))
 			return usage_error("-d %s: the only disk option is ',ro'", arg);
-		d->path = strndup(arg, comma - arg);
+		*comma = '\0';
 		d->ro = true;
-	} else {
-		d->path = arg;
 	}
-	if (!d->path || !*d->path)
+	d->path = arg;
+	if (!*d->path)
 		return usage_error("-d needs a file: -d PATH[,ro]%s", "");
 	c->nr_disks++;
 	return 0;

@@ -141,7 +141,7 @@ static int setup_msrs(struct vcpu *v)
  */
 static int setup_lapic(struct vcpu *v)
 {
-	struct kvm_lapic_state l;
+	struct kvm_lapic_state l = { 0 };
 	uint32_t lint0, lint1;
 	int r;
 

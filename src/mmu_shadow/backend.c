@@ -42,6 +42,10 @@ struct shadow_vcpu {
 	int kicked;			/* atomic */
 	/* irqchip: the IA32_APIC_BASE and CR8 values the LAPIC was last told about */
 	uint64_t apic_base_seen, cr8_seen;
+	/* trace.c: --trace insn (or NULL), SIGUSR2 dumps done, report after a triple fault */
+	struct shadow_trace *trace;
+	unsigned dump_seen;
+	bool dump_ready, explain_shutdown;
 };
 
 static struct shadow_backend_vm *bvm(struct vm *vm)
@@ -209,6 +213,18 @@ static int shadow_vm_init(struct vm *vm)
 
 	if (!p)
 		return -ENOMEM;
+	/* trace.c: --trace insn, and the SIGUSR2 state dump (not fatal when refused). */
+	if (vm->cfg && vm->cfg->trace && !strncmp(vm->cfg->trace, "insn", 4)) {
+		if (shadow__trace_parse(vm->cfg->trace, &p->trace)) {
+			pr_err("--trace %s: expected insn[=COUNT][@START-END] with COUNT >= 1 and "
+			       "START-END in hex", vm->cfg->trace);
+			free(p);
+			return -EINVAL;
+		}
+		p->trace_insn = true;
+	}
+	if (shadow__dump_signal_init())
+		pr_warn("cannot install the SIGUSR2 handler: no state dumps on SIGUSR2");
 	ret = shadow__vm_init(&p->svm, &vm->mem);
 	if (ret) {
 		pr_err("shadow MMU set-up: %s: give mvm more host memory", strerror(-ret));
@@ -342,6 +358,8 @@ static int shadow_vcpu_init(struct vcpu *v)
 	if (v->id)
 		sv->cpu.msr.apic_base &= ~(1ull << 8);
 	sv->apic_base_seen = sv->cpu.msr.apic_base;
+	sv->trace = p->trace_insn ? &p->trace : NULL;
+	sv->dump_seen = __atomic_load_n(&shadow_dump_gen, __ATOMIC_RELAXED);
 	/* As with KVM's in-kernel LAPIC: only the BSP runs, APs wait for INIT/SIPI. */
 	sv->mp_state = v->id == 0 ? KVM_MP_STATE_RUNNABLE : KVM_MP_STATE_UNINITIALIZED;
 	return 0;
@@ -453,6 +471,7 @@ static int report(struct shadow_vcpu *sv, struct kvm_run *run, enum x86_event ev
 		return 1;
 	case X86_EV_SHUTDOWN:
 		run->exit_reason = KVM_EXIT_SHUTDOWN;
+		sv->explain_shutdown = true;
 		return 1;
 	case X86_EV_HYPERCALL:
 		if (sv->cpu.gpr[X86_RAX] != SHADOW_HYPERCALL_MAGIC) {
@@ -584,6 +603,39 @@ static bool ic_handle(struct shadow_vcpu *sv, enum x86_event ev, const struct x8
 	}
 }
 
+/* ---- trace.c's debugging aids ------------------------------------------------------ */
+
+/*
+ * The vCPU loop enters run() once more after it dumped the registers of a
+ * triple fault: explain RIP and CR2 then.  The first run() is on the vCPU
+ * thread: it takes SIGUSR2 from there on.
+ */
+static void debug_entry(struct shadow_vcpu *sv)
+{
+	if (!sv->dump_ready) {
+		shadow_dump_thread_init();
+		sv->dump_ready = true;
+	}
+	if (sv->explain_shutdown) {
+		sv->explain_shutdown = false;
+		shadow_report_cpu(&sv->mmu, &sv->cpu, sv->v->id, "triple fault", true);
+	}
+}
+
+/* One slice of guest code; costs one load and two tests when not debugging. */
+static enum x86_event run_slice(struct shadow_vcpu *sv, uint64_t max, struct x86_exit *e)
+{
+	unsigned gen = __atomic_load_n(&shadow_dump_gen, __ATOMIC_RELAXED);
+
+	if (__builtin_expect(gen != sv->dump_seen, 0)) {
+		sv->dump_seen = gen;
+		shadow_report_cpu(&sv->mmu, &sv->cpu, sv->v->id, "SIGUSR2", false);
+	}
+	if (__builtin_expect(sv->trace != NULL, 0))
+		return shadow_trace_run(sv->trace, &sv->mmu, sv->v->id, &sv->cpu, &env_ops, sv, max, e);
+	return x86__run(&sv->cpu, &env_ops, sv, max, e);
+}
+
 static int shadow_run(struct vcpu *v)
 {
 	struct shadow_vcpu *sv = v->priv;
@@ -593,6 +645,8 @@ static int shadow_run(struct vcpu *v)
 	struct x86_exit e;
 
 	complete_pending(sv, run);
+	if (__builtin_expect(sv->explain_shutdown || !sv->dump_ready, 0))
+		debug_entry(sv);
 	if (__atomic_load_n(&run->immediate_exit, __ATOMIC_ACQUIRE)) {
 		/*
 		 * KVM finishes the instruction that waited for the data before
@@ -601,7 +655,7 @@ static int shadow_run(struct vcpu *v)
 		 * reported, as KVM does.
 		 */
 		if (was == PENDING_IO_IN || was == PENDING_MMIO_READ) {
-			ev = x86__run(&sv->cpu, &env_ops, sv, 1, &e);
+			ev = run_slice(sv, 1, &e);
 			if (ev != X86_EV_HLT && report(sv, run, ev, &e))
 				return 0;
 		}
@@ -624,7 +678,7 @@ static int shadow_run(struct vcpu *v)
 		ic_events(sv);
 		if (__atomic_load_n(&sv->mp_state, __ATOMIC_ACQUIRE) == KVM_MP_STATE_UNINITIALIZED)
 			return -EINTR;
-		ev = x86__run(&sv->cpu, &env_ops, sv, SLICE_INSNS, &e);
+		ev = run_slice(sv, SLICE_INSNS, &e);
 		if (ic_handle(sv, ev, &e)) {
 			if (take_kick(sv))
 				return -EINTR;

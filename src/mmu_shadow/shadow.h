@@ -311,6 +311,21 @@ uint64_t shadow_gpte_rsvd(const struct shadow_vm *svm, const struct shadow_mode 
 unsigned shadow_gpte_access(const struct shadow_mode *m, uint64_t gpte, bool pae_fmt);
 bool shadow_mode_nx(const struct shadow_mode *m);
 
+/* trace.c */
+struct shadow_trace;
+struct x86_cpu;
+struct x86_env_ops;
+struct x86_exit;
+/* x86__run with --trace insn: returns an enum x86_event. */
+int shadow_trace_run(struct shadow_trace *t, struct shadow_mmu *mmu, int vcpu,
+		     struct x86_cpu *cpu, const struct x86_env_ops *ops, void *ctx,
+		     uint64_t max_insns, struct x86_exit *e);
+/* "mvm: vcpu<V> <why>: rip ..." and the explanation of RIP (and of CR2). */
+void shadow_report_cpu(struct shadow_mmu *mmu, const struct x86_cpu *cpu, int vcpu,
+		       const char *why, bool with_cr2);
+extern unsigned shadow_dump_gen;		/* atomic: SIGUSR2s received */
+void shadow_dump_thread_init(void);		/* vCPU thread: take SIGUSR2 */
+
 /* ---- the vCPU backend ---------------------------------------------------- */
 
 /*
@@ -332,6 +347,65 @@ extern const struct vcpu_backend shadow__backend;
 /* shadow__explain / shadow__get_stats for a vCPU of this backend (--trace, exit report). */
 void shadow__vcpu_explain(struct vcpu *v, uint64_t linear, FILE *out);
 void shadow__vcpu_stats(struct vcpu *v, struct shadow_stats *st);
+
+/*
+ * ---- debugging aids (trace.c) ----------------------------------------------------
+ *
+ * --trace insn[=COUNT][@START-END]: the backend runs the interpreter one
+ * instruction at a time and writes one stderr line per retired instruction,
+ * at most COUNT lines in all (default 10000; then the vCPUs run at full
+ * speed again), only for instructions whose RIP is in [START, END] (hex,
+ * inclusive) when a range is given.  Without --trace insn the backend is
+ * unchanged (one pointer test per 65536-instruction slice).  Line format,
+ * fields separated by one space, all numbers hex:
+ *
+ *   insn<V> <CS>:<RIP> <BYTES> rax=<16> rcx=<16> rdx=<16> rbx=<16> rsp=<16>
+ *       rbp=<16> rsi=<16> rdi=<16> r8=<16> ... r15=<16> fl=<8>[ x<N>]
+ *
+ *   V      vCPU index (decimal); CS selector (4 digits), RIP (16 digits)
+ *          before the instruction
+ *   BYTES  the instruction's bytes, no spaces, padded with blanks to 30
+ *          columns (the interpreter has no disassembler, so no mnemonic);
+ *          "??" when they cannot be read (MMIO, not mapped)
+ *   regs   the 16 GPRs (encoding order) and RFLAGS after the instruction
+ *   xN     (decimal) a REP string instruction that retired N iterations
+ *
+ * An exception, interrupt or NMI taken during a step is shown as
+ *   insn<V> <CS>:<RIP> ! exception (did not retire)     (or interrupt/NMI)
+ * for the instruction that faulted or was interrupted, followed by the
+ * handler's first instruction as "insn<V> ----:---------------- ??" and the
+ * registers after it (its address is not visible to the backend).  A guest
+ * single-stepping itself with RFLAGS.TF shows its #DB the same way.
+ */
+struct shadow_trace {
+	uint64_t start, end;		/* RIP range, inclusive */
+	int64_t left;			/* atomic: lines still to print */
+};
+
+/* Parse "insn[=COUNT][@START-END]" (COUNT decimal or 0x-hex, >= 1).  -EINVAL on junk. */
+int shadow__trace_parse(const char *spec, struct shadow_trace *t);
+
+/*
+ * shadow__explain for @linear, one util__fdprintf line per line of it, each
+ * starting with @prefix: usable under the seccomp filters.
+ */
+void shadow__explain_fd(struct shadow_mmu *mmu, const struct shadow_mode *mode, uint64_t linear,
+			int fd, const char *prefix);
+
+/*
+ * State dump on SIGUSR2 (`kill -USR2 <mvm pid>`): each vCPU writes to stderr
+ *   mvm: vcpu<V> SIGUSR2: rip <CS>:<RIP> (<mode>, linear <addr>), <N> instructions retired
+ * and the explanation of that linear address (shadow__explain, lines
+ * prefixed "mvm: vcpu<V>   ").  The handler only bumps a counter; each vCPU
+ * prints at its next slice boundary (within 65536 instructions), so a vCPU
+ * asleep in HLT prints when it next wakes.  Installed by the shadow
+ * backend's vm_init, which also blocks SIGUSR2 in the calling thread (so in
+ * every thread created after it); vCPU threads unblock it when they first run.
+ * A triple fault (KVM_EXIT_SHUTDOWN) on this backend prints the same report
+ * for RIP and then "mvm: vcpu<V> cr2 <addr>:" with the explanation of CR2,
+ * after the dispatcher's register dump.
+ */
+int shadow__dump_signal_init(void) __attribute__((warn_unused_result));
 
 /*
  * Hook point for the future interrupt controller (PIC/IOAPIC/LAPIC/PIT):
@@ -359,6 +433,8 @@ struct shadow_irqchip {
 struct shadow_backend_vm {
 	struct shadow_vm svm;
 	struct shadow_irqchip irq;
+	struct shadow_trace trace;	/* --trace insn, when trace_insn */
+	bool trace_insn;
 };
 
 #endif

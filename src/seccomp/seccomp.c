@@ -1,6 +1,7 @@
 #include "seccomp.h"
 
 #include <errno.h>
+#include <linux/if_tun.h>
 #include <linux/kvm.h>
 #include <seccomp.h>
 #include <signal.h>
@@ -84,6 +85,7 @@ static const unsigned long vcpu_ioctls[] = {
 };
 static const unsigned long io_ioctls[] = {
 	KVM_IRQ_LINE, KVM_IRQ_LINE_STATUS, TCGETS, TCSETS, TCSETSW, TCSETSF, FIONREAD,
+	TUNSETOFFLOAD,	/* virtio-net: tap offloads follow the guest's features */
 };
 static const unsigned long main_ioctls[] = { TCGETS, TCSETS, TCSETSW, TCSETSF };
 

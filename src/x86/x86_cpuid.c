@@ -52,7 +52,7 @@ void x86__cpuid(const struct x86_cpu *cpu, uint32_t leaf, uint32_t subleaf, uint
 	case 1:
 		*a = (STEPPING) | ((MODEL & 0xf) << 4) | ((FAMILY > 15 ? 15 : FAMILY) << 8) |
 		     ((MODEL >> 4) << 16) | ((FAMILY > 15 ? FAMILY - 15 : 0) << 20);
-		*b = (8u << 8) | (1u << 16);	/* CLFLUSH 64 bytes, 1 logical CPU, APIC id 0 */
+		*b = (8u << 8) | (1u << 16);	/* CLFLUSH 64 B, 1 logical CPU, APIC ID 0 (env_ops.cpuid adjusts) */
 		*c = L1_ECX;
 		*d = L1_EDX;
 		break;
@@ -117,6 +117,7 @@ bool x86__get_msr(const struct x86_cpu *cpu, uint32_t msr, uint64_t *val)
 	const struct x86_msrs *m = &cpu->msr;
 
 	switch (msr) {
+	case X86_MSR_TSC: *val = x86_host_tsc(cpu) + m->tsc_offset; break;	/* host clock, not read_tsc */
 	case X86_MSR_EFER: *val = cpu->efer; break;
 	case X86_MSR_STAR: *val = m->star; break;
 	case X86_MSR_LSTAR: *val = m->lstar; break;
@@ -142,6 +143,7 @@ bool x86__set_msr(struct x86_cpu *cpu, uint32_t msr, uint64_t val)
 	struct x86_msrs *m = &cpu->msr;
 
 	switch (msr) {
+	case X86_MSR_TSC: m->tsc_offset = val - x86_host_tsc(cpu); break;
 	case X86_MSR_EFER: cpu->efer = val; x86_update_mode(cpu); break;
 	case X86_MSR_STAR: m->star = val; break;
 	case X86_MSR_LSTAR: m->lstar = val; break;

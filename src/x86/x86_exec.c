@@ -306,7 +306,7 @@ void op_grp3(struct x86_ctx *c)
 			sd = (__int128)x86_sext((uint64_t)dividend, size * 2);
 		__int128 dv = x86_sext(src, size);
 
-		if (size == 8 && sd == ((__int128)1 << 127) && dv == -1)	/* host would trap */
+		if (size == 8 && sd == (__int128)((unsigned __int128)1 << 127) && dv == -1)	/* host would trap */
 			x86_raise_noerr(c, X86_EXC_DE);
 		__int128 qq = sd / dv;
 		int64_t lim = (int64_t)(m >> 1);

@@ -114,7 +114,8 @@ static inline int64_t x86_sext(uint64_t v, unsigned size)
 
 static inline bool x86_canonical(uint64_t a)
 {
-	return (uint64_t)(((int64_t)a << 16) >> 16) == a;
+	/* Shift as unsigned: a signed left shift of a negative value is undefined. */
+	return (uint64_t)((int64_t)(a << 16) >> 16) == a;
 }
 
 static inline bool x86_long64(const struct x86_ctx *c)
@@ -219,6 +220,7 @@ void x86_write_cr(struct x86_ctx *c, unsigned cr, uint64_t val);
 bool x86_msr_read(struct x86_ctx *c, uint32_t msr, uint64_t *val);
 bool x86_msr_write(struct x86_ctx *c, uint32_t msr, uint64_t val);
 uint64_t x86_rdtsc(struct x86_ctx *c);
+uint64_t x86_host_tsc(const struct x86_cpu *cpu);
 void x86_set_rflags(struct x86_ctx *c, uint64_t val, unsigned opsize);
 
 static inline uint64_t x86_load_n(const void *p, unsigned size)

@@ -255,6 +255,15 @@ struct csr_guard {
 	uint32_t host;
 };
 
+/*
+ * The compiler does not know that MXCSR steers the arithmetic, so it could
+ * move a computation across the LDMXCSR/STMXCSR pair.  Passing the operands
+ * through an empty volatile asm right after fp_enter() and the result right
+ * before fp_leave() pins the computation between them.
+ */
+#define PIN_X(v) __asm__ volatile("" : "+x"(v))
+#define PIN_R(v) __asm__ volatile("" : "+r"(v))
+
 static void fp_enter(struct x86_cpu *cpu, struct csr_guard *g)
 {
 	g->host = _mm_getcsr();
@@ -357,31 +366,43 @@ static void cvt_scalar(struct x86_ctx *c, unsigned pfx, union x86_xmm *a)
 		if (pfx == 0xf3 || pfx == 0xf2) {
 			int64_t v = w ? (int64_t)x86_get_rm(c, 8) : (int32_t)x86_get_rm(c, 4);
 
+			__m128i x = a->vi;
+
 			fp_enter(cpu, &g);
+			PIN_R(v);
+			PIN_X(x);
 			if (pfx == 0xf3)
-				a->vf = w ? _mm_cvtsi64_ss(a->vf, v) : _mm_cvtsi32_ss(a->vf, (int)v);
+				x = _mm_castps_si128(w ? _mm_cvtsi64_ss(_mm_castsi128_ps(x), v)
+						       : _mm_cvtsi32_ss(_mm_castsi128_ps(x), (int)v));
 			else
-				a->vd = w ? _mm_cvtsi64_sd(a->vd, v) : _mm_cvtsi32_sd(a->vd, (int)v);
+				x = _mm_castpd_si128(w ? _mm_cvtsi64_sd(_mm_castsi128_pd(x), v)
+						       : _mm_cvtsi32_sd(_mm_castsi128_pd(x), (int)v));
+			PIN_X(x);
 			fp_leave(cpu, &g);
+			a->vi = x;
 			return;
 		}
 		/* CVTPI2PS / CVTPI2PD from mm/m64 */
 		uint64_t m = x86_mmx_src(c);
 		int32_t lo = (int32_t)m, hi = (int32_t)(m >> 32);
 
-		fp_enter(cpu, &g);
 		if (pfx == 0x66) {
-			a->g[0] = lo;
+			a->g[0] = lo;	/* exact: no rounding, no flags */
 			a->g[1] = hi;
 		} else {
-			a->vf = _mm_cvtsi32_ss(a->vf, lo);
-			float f0 = a->f[0];
+			__m128i x = _mm_set_epi32(0, 0, hi, lo);
 
-			a->vf = _mm_cvtsi32_ss(a->vf, hi);
-			a->f[1] = a->f[0];
-			a->f[0] = f0;
+			fp_enter(cpu, &g);
+			PIN_X(x);
+			x = _mm_castps_si128(_mm_cvtepi32_ps(x));
+			PIN_X(x);
+			fp_leave(cpu, &g);
+			union x86_xmm t;
+
+			t.vi = x;
+			a->f[0] = t.f[0];
+			a->f[1] = t.f[1];
 		}
-		fp_leave(cpu, &g);
 		return;
 	}
 	bool trunc = i->opcode == 0x2c;
@@ -390,24 +411,32 @@ static void cvt_scalar(struct x86_ctx *c, unsigned pfx, union x86_xmm *a)
 		x86_sse_src(c, &b, pfx == 0xf3 ? 4 : 8, false);
 		int64_t v;
 
+		__m128i x = b.vi;
+
 		fp_enter(cpu, &g);
+		PIN_X(x);
 		if (pfx == 0xf3)
-			v = w ? (trunc ? _mm_cvttss_si64(b.vf) : _mm_cvtss_si64(b.vf))
-			      : (trunc ? _mm_cvttss_si32(b.vf) : _mm_cvtss_si32(b.vf));
+			v = w ? (trunc ? _mm_cvttss_si64(_mm_castsi128_ps(x)) : _mm_cvtss_si64(_mm_castsi128_ps(x)))
+			      : (trunc ? _mm_cvttss_si32(_mm_castsi128_ps(x)) : _mm_cvtss_si32(_mm_castsi128_ps(x)));
 		else
-			v = w ? (trunc ? _mm_cvttsd_si64(b.vd) : _mm_cvtsd_si64(b.vd))
-			      : (trunc ? _mm_cvttsd_si32(b.vd) : _mm_cvtsd_si32(b.vd));
+			v = w ? (trunc ? _mm_cvttsd_si64(_mm_castsi128_pd(x)) : _mm_cvtsd_si64(_mm_castsi128_pd(x)))
+			      : (trunc ? _mm_cvttsd_si32(_mm_castsi128_pd(x)) : _mm_cvtsd_si32(_mm_castsi128_pd(x)));
+		PIN_R(v);
 		fp_leave(cpu, &g);
 		x86_set_reg(c, i->reg, w ? 8 : 4, (uint64_t)v);
 		return;
 	}
 	/* CVT(T)PS2PI / CVT(T)PD2PI to mm */
 	x86_sse_src(c, &b, pfx == 0x66 ? 16 : 8, pfx == 0x66);
+	__m128i x = b.vi;
+
 	fp_enter(cpu, &g);
-	__m128i r = pfx == 0x66 ? (trunc ? _mm_cvttpd_epi32(b.vd) : _mm_cvtpd_epi32(b.vd))
-				: (trunc ? _mm_cvttps_epi32(b.vf) : _mm_cvtps_epi32(b.vf));
+	PIN_X(x);
+	__m128i r = pfx == 0x66 ? (trunc ? _mm_cvttpd_epi32(_mm_castsi128_pd(x)) : _mm_cvtpd_epi32(_mm_castsi128_pd(x)))
+				: (trunc ? _mm_cvttps_epi32(_mm_castsi128_ps(x)) : _mm_cvtps_epi32(_mm_castsi128_ps(x)));
 	union x86_xmm rr;
 
+	PIN_X(r);
 	fp_leave(cpu, &g);
 	rr.vi = r;
 	x86_mmx_set(cpu, i->reg, rr.q[0]);
@@ -460,6 +489,14 @@ static void fp_op(struct x86_ctx *c, unsigned pfx)
 		break;
 	}
 	fp_enter(cpu, &g);
+	{
+		__m128i xa = a.vi, xb = b.vi;
+
+		PIN_X(xa);
+		PIN_X(xb);
+		a.vi = xa;
+		b.vi = xb;
+	}
 	switch (op) {
 	case 0x14: case 0x15: case 0x54: case 0x55: case 0x56: case 0x57: case 0xc6:
 		if (op == 0x14)
@@ -503,6 +540,9 @@ static void fp_op(struct x86_ctx *c, unsigned pfx)
 			lt = _mm_movemask_ps(_mm_cmplt_ss(a.vf, b.vf)) & 1;
 			eq = _mm_movemask_ps(_mm_cmpeq_ss(a.vf, b.vf)) & 1;
 		}
+		PIN_R(un);
+		PIN_R(lt);
+		PIN_R(eq);
 		if (un)
 			fl = X86_FL_ZF | X86_FL_PF | X86_FL_CF;
 		else
@@ -540,6 +580,12 @@ static void fp_op(struct x86_ctx *c, unsigned pfx)
 		if (!fp_binop(op, pfx, &a, &b, i->imm))
 			goto ud;
 		break;
+	}
+	{
+		__m128i xa = a.vi;
+
+		PIN_X(xa);
+		a.vi = xa;
 	}
 	fp_leave(cpu, &g);
 	memcpy(dst, a.b, 16);

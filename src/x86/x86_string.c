@@ -46,7 +46,13 @@ static uint64_t fast_chunk(struct x86_ctx *c, unsigned op, unsigned size, uint64
 
 		if (!dst)
 			return 0;
-		/* element-wise forward copy semantics for overlapping ranges */
+		/*
+		 * Overlap with the destination ahead of the source: a forward
+		 * byte copy equals the element-by-element one only when the
+		 * distance is at least an element; closer ones take the slow path.
+		 */
+		if (dst > src && dst < src + size)
+			return 0;
 		if (dst > src && dst < src + (uint64_t)n * size) {
 			for (uint64_t k = 0; k < (uint64_t)n * size; k++)
 				dst[k] = src[k];
@@ -160,12 +166,15 @@ void op_string(struct x86_ctx *c)
 	}
 	unsigned as = i->addrsize;
 	uint64_t done = 0;
+	bool finished = false;
 
 	while (done < REP_CHUNK) {
 		uint64_t cnt = x86_get_reg(c, X86_RCX, as);
 
-		if (cnt == 0)
-			return;
+		if (cnt == 0) {
+			finished = true;
+			break;
+		}
 		if (op == 0xa4 || op == 0xa5 || op == 0xaa || op == 0xab) {
 			uint64_t n = fast_chunk(c, op, size, cnt);
 
@@ -181,12 +190,15 @@ void op_string(struct x86_ctx *c)
 		x86_set_reg(c, X86_RCX, as, cnt - 1);
 		x86_commit_regs(c);
 		done++;
-		if (!more || cnt - 1 == 0)
-			return;
+		if (!more || cnt - 1 == 0) {
+			finished = true;
+			break;
+		}
 		if (cpu->wq_n || cpu->replay_n)
 			break;	/* report this access before the next iteration */
 		cpu->replay_pos = cpu->replay_n = 0;
 	}
-	c->rep_again = true;
-	c->cpu->stats.insns += done > 1 ? done - 1 : 0;
+	c->rep_again = !finished;
+	/* each iteration counts as an instruction; run() adds the last one */
+	cpu->stats.insns += done > 1 ? done - 1 : 0;
 }

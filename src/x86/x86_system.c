@@ -104,20 +104,20 @@ void x86_set_rflags(struct x86_ctx *c, uint64_t val, unsigned opsize)
 	cpu->rflags = (cpu->rflags & ~mask) | (val & mask) | X86_FL_FIXED1;
 }
 
+uint64_t x86_host_tsc(const struct x86_cpu *cpu)
+{
+	struct timespec ts;
+	uint64_t khz = cpu->tsc_khz ? cpu->tsc_khz : 1000000;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * khz * 1000 + (uint64_t)ts.tv_nsec * khz / 1000000;
+}
+
 uint64_t x86_rdtsc(struct x86_ctx *c)
 {
 	struct x86_cpu *cpu = c->cpu;
-	uint64_t t;
+	uint64_t t = c->ops->read_tsc ? c->ops->read_tsc(c->env, cpu) : x86_host_tsc(cpu);
 
-	if (c->ops->read_tsc) {
-		t = c->ops->read_tsc(c->env, cpu);
-	} else {
-		struct timespec ts;
-		uint64_t khz = cpu->tsc_khz ? cpu->tsc_khz : 1000000;
-
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		t = (uint64_t)ts.tv_sec * khz * 1000 + (uint64_t)ts.tv_nsec * khz / 1000000;
-	}
 	return t + cpu->msr.tsc_offset;
 }
 

@@ -25,6 +25,12 @@
 #   shadow: no 1G pages, SMEP or SMAP in its CPUID (paging64); no hypercall
 #         for OSI under qemu/kvm (osi).
 # --update rewrites the selected transcripts from this run (review the diff).
+#
+# A program that needs more than the default machine has <prog>.mvm-args next
+# to this script: one line of extra mvm options, where @DISK@ stands for a
+# fresh zero-filled 1 MiB image in the temporary directory (e.g. hostile:
+# "-d @DISK@").  Such programs need mvm's devices and are skipped with
+# --peer qemu.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -39,7 +45,7 @@ while [ $# -gt 0 ]; do
 	--tag) tag=$2; shift 2 ;;
 	--timeout) timeout=$2; shift 2 ;;
 	--update) update=1; shift ;;
-	-h|--help) sed -n '2,33p' "$0"; exit 0 ;;
+	-h|--help) sed -n '2,39p' "$0"; exit 0 ;;
 	-*) echo "run.sh: unknown option $1 (try --help)" >&2; exit 2 ;;
 	*) progs="$progs $1"; shift ;;
 	esac
@@ -81,8 +87,10 @@ run_one() {
 			-device isa-debug-exit,iobase=0xf4,iosize=0x04 -device pc-testdev \
 			</dev/null 2>/dev/null
 	else
+		# $2: extra options from <prog>.mvm-args, split into words on purpose.
+		# shellcheck disable=SC2086
 		timeout "$timeout" "$mvm" --accel "$accel" -m 128M --console serial \
-			-k "$1" </dev/null 2>/dev/null
+			-k "$1" $2 ${MVM_EXTRA_ARGS:-} </dev/null 2>/dev/null
 	fi
 }
 
@@ -103,7 +111,16 @@ for p in $progs; do
 		fail=$((fail + 1))
 		continue
 	fi
-	{ run_one "$elf"; echo $? >"$tmp/rc"; } | tr -d '\r' >"$tmp/$p.out"
+	extra=
+	if [ -f "$here/$p.mvm-args" ]; then
+		if [ -n "$peer" ]; then
+			echo "SKIP $p: needs mvm's devices ($p.mvm-args)"
+			continue
+		fi
+		dd if=/dev/zero of="$tmp/disk.img" bs=1024 count=1024 2>/dev/null
+		extra=$(sed "s|@DISK@|$tmp/disk.img|g" "$here/$p.mvm-args")
+	fi
+	{ run_one "$elf" "$extra"; echo $? >"$tmp/rc"; } | tr -d '\r' >"$tmp/$p.out"
 	rc=$(cat "$tmp/rc")
 	[ "$update" = 0 ] || cp "$tmp/$p.out" "$exp"
 	want=1

@@ -7,6 +7,9 @@ MVM=${MVM:-./mvm}
 T=$(mktemp -d /tmp/mvm-bad.XXXXXX)
 trap 'rm -rf "$T"' EXIT
 
+# Cases that fail after the backend is chosen pass --accel shadow, so the
+# auto-selection notice does not add a line.
+
 # Inputs the table refers to.
 : > "$T/empty"
 head -c 65536 /dev/zero | tr '\0' 'A' > "$T/garbage"
@@ -65,15 +68,28 @@ CASES=(
 "initrd is a directory|2|initrd $T/dir: is a directory|-k $T/ok-bz -i $T/dir"
 "initrd larger than RAM|2|larger than guest memory|-k $T/ok-bz -m 16M -i $T/big"
 "bad disk option|2|only disk option is ',ro'|-k $T/garbage -d $T/small,rw"
+"disk missing|2|cannot open disk $T/nope.img: No such file|--accel shadow -k $T/ok-bz -d $T/nope.img"
+"disk is a directory|2|cannot open disk $T/dir: Is a directory|--accel shadow -k $T/ok-bz -d $T/dir"
+"tap is not a tap|2|cannot open tap lo: .*ip tuntap add|--accel shadow -k $T/ok-bz -n tap=lo"
+"blk engine unknown|2|MVM_BLK_ENGINE|--accel shadow -k $T/ok-bz -d $T/small"
 "bad net spec|2|expected tap=NAME|-k $T/garbage -n tap0"
 "bad mac|2|mac must look like|-k $T/garbage -n tap=t0,mac=zz"
 )
+# Root ignores file modes; an immutable file is read-only even for root.
+truncate -s 1M "$T/ro.img"
+if chattr +i "$T/ro.img" 2>/dev/null; then
+	CASES+=("read-only disk opened read-write|2|cannot open disk $T/ro.img read-write: .*append ,ro|--accel shadow -k $T/ok-bz -d $T/ro.img")
+	trap 'chattr -i "$T/ro.img"; rm -rf "$T"' EXIT
+else
+	echo "SKIP bad-input: read-only disk opened read-write (chattr +i not supported on $T)"
+fi
 [ -e /dev/kvm ] || CASES+=("accel kvm without /dev/kvm|1|cannot open /dev/kvm: .*--accel shadow|-k $T/ok-bz --accel kvm")
 
 for c in "${CASES[@]}"; do
 	IFS='|' read -r name want re args <<<"$c"
 	# shellcheck disable=SC2086
-	timeout 20 "$MVM" $args </dev/null >"$T/out" 2>"$T/err"
+	env=(); [ "$name" = "blk engine unknown" ] && env=(MVM_BLK_ENGINE=bogus)
+	timeout 20 env "${env[@]}" "$MVM" $args </dev/null >"$T/out" 2>"$T/err"
 	got=$?
 	lines=$(wc -l <"$T/err")
 	why=

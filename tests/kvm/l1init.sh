@@ -47,7 +47,8 @@ echo "KVMH: kvm_amd npt=$(cat /sys/module/kvm_amd/parameters/npt 2>/dev/null)" \
 	"/dev/kvm=$([ -c /dev/kvm ] && echo yes || echo no)"
 
 # Variables a case script (where: l1) may use.
-export MVM=/bin/mvm MVM_ARGS="$(arg mvmargs | tr , ' ')" KERNEL=/l2/bzImage INITRD=/l2/initrd.cpio.gz
+MVM_ARGS=$(arg mvmargs | tr , ' ')
+export MVM=/bin/mvm MVM_ARGS KERNEL=/l2/bzImage INITRD=/l2/initrd.cpio.gz
 
 # hdr FILE KEY: the values of "#@ KEY: value" header lines, one per line.
 hdr() { sed -n "s/^#@ $2: *//p" "$1"; }

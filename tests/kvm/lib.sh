@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # tests/kvm/lib.sh: shared by tests/kvm/run.sh and bench/boot.sh (source it).
 #
 # Builds the L1 initramfs (busybox + kvm modules + mvm + the L2 guest) and boots
@@ -23,13 +24,22 @@ KVMH_STALL=${KVMH_STALL:-60}
 
 kvmh_die() { echo "kvm: error: $*" >&2; exit 1; }
 
+# A killed or interrupted run must not leave an L1 QEMU spinning.
+KVMH_QEMU_PID=""
+KVMH_TMP=()	# per-run files (initramfs images), so runs sharing a cache do not collide
+kvmh_cleanup() {
+	[ -z "$KVMH_QEMU_PID" ] || kill "$KVMH_QEMU_PID" 2>/dev/null
+	[ ${#KVMH_TMP[@]} -eq 0 ] || rm -rf "${KVMH_TMP[@]}"
+}
+trap kvmh_cleanup EXIT
+trap 'exit 130' INT TERM
+
 # kvmh_guest: fetch the kernel + L2 initramfs, sets KERNEL INITRD KVER MODDIR.
 kvmh_guest() {
 	local env
 	env=$(MVM_CACHE=$KVMH_CACHE "$KVMH_ROOT/scripts/guest.sh" --print-env) ||
 		kvmh_die "scripts/guest.sh failed"
 	eval "$env"
-	SYSMAP=$(dirname "$KERNEL")/System.map-$KVER
 }
 
 # Module load order from modinfo, dependencies first.  Prints "name file" lines.
@@ -84,7 +94,8 @@ kvmh_build_tmark() {
 
 # kvmh_build_l1 MVM_BIN OUT [extra setup function]: the L1 initramfs.
 kvmh_build_l1() {
-	local mvm=$1 out=$2 extra=${3:-} r=$KVMH_WORK/l1root name f
+	local mvm=$1 out=$2 extra=${3:-} r=$KVMH_WORK/l1root.$$ name f
+	KVMH_TMP+=("$r" "$out")
 	rm -rf "$r"
 	mkdir -p "$r"/{proc,sys,dev,tmp,mods,l2,cases,out}
 	kvmh_populate_busybox "$r"
@@ -147,6 +158,7 @@ kvmh_boot_l1() {
 		-kernel "$KERNEL" -initrd "$initrd" -append "$KVMH_L1_APPEND $append" \
 		-monitor "unix:$mon,server,nowait" </dev/null >>"$log" 2>&1 &
 	pid=$!
+	KVMH_QEMU_PID=$pid
 	while kill -0 "$pid" 2>/dev/null; do
 		sleep 1
 		sz=$(stat -c %s "$log")
@@ -171,6 +183,7 @@ kvmh_boot_l1() {
 	done
 	wait "$pid"
 	local rc=$?
+	KVMH_QEMU_PID=""
 	rm -f "$mon"
 	return $rc
 }

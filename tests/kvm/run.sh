@@ -72,7 +72,7 @@ fi
 T0=$SECONDS
 mkdir -p "$KVMH_WORK/logs"
 kvmh_guest
-L1RD=$KVMH_WORK/l1-initrd.cpio.gz
+L1RD=$KVMH_WORK/l1-initrd.$$.cpio.gz
 kvmh_build_l1 "$MVM_BIN" "$L1RD"
 echo "kvm: L1 initramfs $(du -h "$L1RD" | cut -f1), kernel $KVER, npt=$NPT, cases: ${ALL[*]}"
 

@@ -11,8 +11,18 @@
 
 #include "config/config.h"
 
-#define PARSE(c, ...) ({ char *argv[] = { "mvm", __VA_ARGS__, NULL }; \
+#define PARSE(c, ...) ({ char *argv[] = { "mvm", __VA_ARGS__, NULL }; dup_args(argv); \
 	config__parse(c, (int)(sizeof(argv) / sizeof(argv[0])) - 1, argv); })
+
+/* The parser may split arguments in place, as real argv allows. */
+static void dup_args(char **argv)
+{
+	static char store[64][128];
+	for (int i = 0; argv[i] && i < 64; i++) {
+		snprintf(store[i], sizeof(store[i]), "%s", argv[i]);
+		argv[i] = store[i];
+	}
+}
 
 static void defaults(void **state)
 {

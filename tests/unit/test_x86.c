@@ -125,6 +125,9 @@ static const uint8_t code_sysenter[] = { 0xba, 0x00, 0x01, 0x01, 0x00, 0xb9, 0x0
 /* mov eax, 0x77; sysexitq */
 static const uint8_t code_sysexit[] = { 0xb8, 0x77, 0x00, 0x00, 0x00, 0x48, 0x0f, 0x35 };
 
+/* rep movsq with the destination 4 bytes ahead; rep movsw 3 bytes ahead */
+static const uint8_t code_movsq_overlap[] = { 0xfc, 0xbe, 0x00, 0x00, 0x02, 0x00, 0xbf, 0x04, 0x00, 0x02, 0x00, 0xb9, 0x08, 0x00, 0x00, 0x00, 0xf3, 0x48, 0xa5, 0xbe, 0x00, 0x10, 0x02, 0x00, 0xbf, 0x03, 0x10, 0x02, 0x00, 0xb9, 0x09, 0x00, 0x00, 0x00, 0x66, 0xf3, 0xa5, 0xf4 };
+
 static void put64(uint8_t *ram, uint64_t a, uint64_t v) { memcpy(ram + a, &v, 8); }
 static uint64_t get64(const uint8_t *ram, uint64_t a) { uint64_t v; memcpy(&v, ram + a, 8); return v; }
 static uint32_t get32(const uint8_t *ram, uint64_t a) { uint32_t v; memcpy(&v, ram + a, 4); return v; }
@@ -172,6 +175,7 @@ static struct env *long_mode(struct x86_cpu *cpu, const uint8_t *code, size_t le
 	put64(e->ram, TSS + 0x24, IST1);
 	memcpy(e->ram + CODE, code, len);
 
+	memset(cpu, 0, sizeof(*cpu));
 	x86__reset(cpu);
 	cpu->cr0 = X86_CR0_PE | X86_CR0_PG | X86_CR0_ET | X86_CR0_NE;
 	cpu->cr4 = X86_CR4_PAE | X86_CR4_OSFXSR;
@@ -393,6 +397,7 @@ static void test_real_mode_ivt(void **st)
 	(void)st;
 	e->ram = calloc(1, RAM_SIZE);
 	e->irq = -1;
+	memset(&cpu, 0, sizeof(cpu));
 	x86__reset(&cpu);
 	memcpy(e->ram + 0x7c00, code_real, sizeof(code_real));
 	/* IVT[0x10] = 0060:0000 -> IRET; IVT[0] = 0000:0700 -> HLT */
@@ -425,6 +430,7 @@ static void test_mode_switch(void **st)
 	struct env *e = long_mode(&cpu, code_de, 0);
 
 	(void)st;
+	memset(&cpu, 0, sizeof(cpu));
 	x86__reset(&cpu);
 	memcpy(e->ram + 0x7c00, code_modes, sizeof(code_modes));
 	e->ram[0x1100] = 0x3f;	/* GDTR image: limit, base */
@@ -695,6 +701,35 @@ static void test_rep_strings(void **st)
 	env_free(e);
 }
 
+/* Overlapping REP MOVS closer than one element: element-by-element semantics. */
+static void test_rep_movs_overlap(void **st)
+{
+	struct x86_cpu cpu;
+	struct x86_exit ex;
+	struct env *e = long_mode(&cpu, code_movsq_overlap, sizeof(code_movsq_overlap));
+	uint8_t ref[0x2000];
+
+	(void)st;
+	for (unsigned k = 0; k < 0x2000; k++)
+		e->ram[0x20000 + k] = k * 13 + 1;
+	memcpy(ref, e->ram + 0x20000, sizeof(ref));
+	for (unsigned k = 0; k < 8; k++) {	/* each element is read whole, then written */
+		uint8_t t[8];
+
+		memcpy(t, ref + 8 * k, 8);
+		memcpy(ref + 4 + 8 * k, t, 8);
+	}
+	for (unsigned k = 0; k < 9; k++) {
+		uint8_t t[2];
+
+		memcpy(t, ref + 0x1000 + 2 * k, 2);
+		memcpy(ref + 0x1003 + 2 * k, t, 2);
+	}
+	assert_int_equal(run(&cpu, e, &ex), X86_EV_HLT);
+	assert_memory_equal(e->ram + 0x20000, ref, sizeof(ref));
+	env_free(e);
+}
+
 struct lock_arg {
 	struct env *e;
 	uint64_t insns;
@@ -708,6 +743,7 @@ static void *lock_thread(void *p)
 	struct x86_exit ex;
 	struct env *e = a->e;
 
+	memset(&cpu, 0, sizeof(cpu));
 	x86__reset(&cpu);
 	/* same machine view, private stack */
 	struct env *mine = long_mode(&cpu, code_lock, sizeof(code_lock));
@@ -772,7 +808,9 @@ static void test_fxsave_mxcsr_x87(void **st)
 	assert_int_equal(get16(e->ram, 0x20000 + 520), 0x27f);	/* FNSTCW */
 	assert_int_equal(get16(e->ram, 0x20000 + 522), 0);	/* FNSTSW after FNINIT */
 	assert_int_equal(cpu.fpu.fcw, 0x37f);
-	assert_int_equal(get32(e->ram, 0x20000 + 524), 0x1f80);
+	/* the inexact CVTSD2SI after FXRSTOR set the sticky precision flag */
+	assert_int_equal(get32(e->ram, 0x20000 + 524), 0x1fa0);
+	assert_int_equal(cpu.fpu.mxcsr, 0x1fa0);
 	assert_memory_equal(e->ram + 0x20000 + 160 + 32, cpu.fpu.xmm[2], 16);
 	env_free(e);
 
@@ -832,6 +870,7 @@ static void test_kvm_conversions(void **st)
 	assert_int_equal(r.rip, CODE);
 	x86__get_sregs(&cpu, &s);
 	x86__get_fpu(&cpu, &f);
+	memset(&cpu2, 0, sizeof(cpu2));
 	x86__reset(&cpu2);
 	x86__set_regs(&cpu2, &r);
 	x86__set_sregs(&cpu2, &s);
@@ -864,6 +903,7 @@ int main(void)
 		cmocka_unit_test(test_syscall_sysret),
 		cmocka_unit_test(test_hypercall_budget_cpuid),
 		cmocka_unit_test(test_rep_strings),
+		cmocka_unit_test(test_rep_movs_overlap),
 		cmocka_unit_test(test_lock_atomic),
 		cmocka_unit_test(test_kvm_conversions),
 		cmocka_unit_test(test_fxsave_mxcsr_x87),

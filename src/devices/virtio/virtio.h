@@ -5,9 +5,14 @@
  * Threading: every device owns one I/O thread driven by epoll.  Queue work
  * never runs on vCPU threads: a QueueNotify either fires a KVM ioeventfd or,
  * on backends without one, the MMIO handler writes the same eventfd, so the
- * I/O path is identical on every backend.  t->lock serialises the register
- * file against the I/O thread; InterruptStatus/ACK and QueueNotify are
- * lock-free so a slow disk never stalls a vCPU's interrupt handler.
+ * I/O path is identical on every backend.  There is one doorbell per device,
+ * not per queue (the backend's ioeventfd op has no datamatch): a notify makes
+ * the device look at all of its queues, which costs an index compare each.
+ * t->lock serialises the register file against the I/O thread;
+ * InterruptStatus/ACK and QueueNotify are lock-free so a slow disk never
+ * stalls a vCPU's interrupt handler.  vCPU threads only take locks, write
+ * eventfds and raise irq lines; every other syscall happens on the I/O
+ * thread (what the seccomp filters assume).
  *
  * The core (queue.c, mmio.c, iothread.c and the devices) only knows struct
  * guest_mem and an interrupt callback, so unit tests drive it without a VM.

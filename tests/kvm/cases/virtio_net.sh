@@ -65,7 +65,7 @@ got=$(sed -n 's/^VNET_H2G_MD5 \([0-9a-f]*\).*/\1/p' /tmp/vnet.out)
 [ "$got" = "$h2g" ] || fail "host->guest: guest got md5 $got, host sent $h2g"
 rm -f /tmp/h2g.bin /tmp/g2h.bin
 # A tap that cannot be opened ("lo" exists and is no tap) is a set-up error.
-timeout -s KILL 60 "$MVM" --accel kvm -m 64M -k "$KERNEL" -n tap=lo </dev/null >/tmp/vnet.err 2>&1
+timeout -s KILL 60 "$MVM" --accel kvm -m 256M -k "$KERNEL" -n tap=lo </dev/null >/tmp/vnet.err 2>&1
 rc=$?
 cat /tmp/vnet.err
 grep -q 'cannot open tap lo' /tmp/vnet.err || fail "no 'cannot open tap' message"
