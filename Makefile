@@ -108,6 +108,11 @@ NPT ?= 1
 check-kvm: mvm
 	@tests/kvm/run.sh --npt $(NPT)
 
+# Benchmarks print ratios against QEMU run in the same invocation.
+bench: mvm firmware
+	@for b in bench/boot.sh bench/interp.sh bench/blk.sh; do \
+	  [ -x $$b ] && { echo "== $$b"; $$b || exit 1; }; done; true
+
 demo: deps
 	@$(MAKE) --no-print-directory mvm
 	@scripts/demo.sh
@@ -115,7 +120,7 @@ demo: deps
 clean:
 	rm -rf $(BUILD) build-asan build-fuzz mvm
 
-.PHONY: all unit deps check check-fast check-asan asan-inner check-kvm demo clean
+.PHONY: all unit deps check check-fast check-asan asan-inner check-kvm bench demo clean
 
 # --- fuzzing: libFuzzer targets in tests/fuzz/fuzz_<name>.c ------------------
 FUZZ_SECONDS ?= 60

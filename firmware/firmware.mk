@@ -1,7 +1,7 @@
 # Firmware test guests: multiboot v1 ELF32 images built with the host
 # toolchain.  `make firmware` puts one $(BUILD)/firmware/<name>.elf per
 # program; tests/firmware/run.sh runs them.
-FW_PROGS   := io strio paging tlb ptmod smc modes osi trace hostile hostile_idle
+FW_PROGS   := io strio paging tlb ptmod smc modes osi trace hostile hostile_mmio hostile_idle bench
 FW_DIR     := $(BUILD)/firmware
 FW_CC      ?= gcc
 FW_CFLAGS  := -m32 -march=i686 -ffreestanding -nostdlib -fno-pic -fno-pie \

@@ -62,9 +62,12 @@ static int env_translate(void *ctx, struct x86_cpu *cpu, uint64_t linear, unsign
 	const struct shadow_mode m = { cpu->cr0, cpu->cr3, cpu->cr4, cpu->efer };
 	struct shadow_result r;
 
-	out->flags = 0;		/* never cacheable: our own front TLB tracks revocations */
+	out->flags = 0;
 	switch (shadow__translate(&sv->mmu, &m, linear, access, &r)) {
 	case SHADOW_RAM:
+		/* revocations reach the interpreter's copy through cpu->tlb_gen */
+		if (r.cacheable)
+			out->flags = X86_XLATE_F_CACHEABLE;
 		out->hva = r.hva;
 		out->gpa = r.gpa;
 		return X86_XLATE_RAM;
@@ -130,6 +133,13 @@ static void env_cpuid(void *ctx, struct x86_cpu *cpu, uint32_t leaf, uint32_t su
 		out[1] = (out[1] & 0x00ffffffu) | ((uint32_t)sv->v->id << 24);
 	} else if (leaf == 0x80000001) {
 		out[3] |= 1u << 9;
+	} else if (leaf == 6) {
+		/*
+		 * ARAT: the emulated LAPIC timer never stops in idle.  Without
+		 * it Linux needs a broadcast timer for one-shot mode and, having
+		 * none, keeps a periodic tick on every idle vCPU.
+		 */
+		out[0] |= 1u << 2;
 	} else if (leaf == 0x40000001) {
 		out[0] |= IRQCHIP_KVM_FEATURES;	/* kvm-clock, as the guest gets from KVM */
 	}
@@ -345,6 +355,7 @@ static int shadow_vcpu_init(struct vcpu *v)
 		p->svm.gbpages = id[3] & (1u << 26);	/* PDPE1GB */
 	}
 	shadow__init(&sv->mmu, &p->svm);
+	sv->cpu.tlb_gen = &p->svm.tlb_gen;	/* the interpreter's data TLB follows revocations */
 	/* irqchip: one LAPIC per vCPU, APIC ID = index; only vCPU 0 is the BSP. */
 	if (irqchip__vcpu_init(p->irq.opaque, v->id)) {
 		pr_err("vCPU %d: no local APIC for it (at most %d vCPUs)", v->id, IRQCHIP_MAX_VCPUS);

@@ -450,11 +450,13 @@ enum shadow_result_kind shadow__translate(struct shadow_mmu *mmu, const struct s
 	    e->epoch == (e->global ? mmu->tlb_gepoch : mmu->tlb_epoch)) {
 		mmu->tlb_hits++;
 		res->kind = SHADOW_RAM;
+		res->cacheable = true;
 		res->hva = e->hva + (linear & 0xfff);
 		res->gpa = e->gpa | (linear & 0xfff);
 		return SHADOW_RAM;
 	}
 
+	res->cacheable = false;
 	pthread_mutex_lock(&svm->lock);
 	svm->stats.translates++;
 	shadow_check_mmio_gen(svm);
@@ -516,6 +518,7 @@ enum shadow_result_kind shadow__translate(struct shadow_mmu *mmu, const struct s
 		e->gpa = res->gpa & ~0xfffull;
 		e->global = global;
 		e->epoch = global ? mmu->tlb_gepoch : mmu->tlb_epoch;
+		res->cacheable = true;
 	}
 	return res->kind;
 }

@@ -83,6 +83,12 @@ struct shadow_result {
 	uint8_t *hva;		/* RAM: host address of the linear address, valid to page end */
 	uint64_t gpa;		/* RAM and MMIO */
 	uint32_t error_code;	/* FAULT: SHADOW_PFERR_* */
+	/*
+	 * RAM: the translation is in the front TLB, so a caller may keep it
+	 * as well until a flush/invlpg of this vCPU or until vm->tlb_gen moves
+	 * (write-protected page-table pages are never cacheable).
+	 */
+	bool cacheable;
 };
 
 struct shadow_stats {

@@ -209,6 +209,13 @@ struct x86_cpu {
 
 	/* TSC: host CLOCK_MONOTONIC scaled to tsc_khz (set by the backend). */
 	uint64_t tsc_khz;
+	/*
+	 * Optional (backend sets it, x86__reset keeps it): a counter the MMU
+	 * bumps (atomically) whenever any translation loses a permission, on
+	 * any vCPU.  The private data TLB (see X86_XLATE_F_CACHEABLE) compares
+	 * it on every access and empties itself when it moved.
+	 */
+	const uint64_t *tlb_gen;
 
 	struct x86_stats stats;
 
@@ -221,6 +228,13 @@ struct x86_cpu {
 	uint8_t wq_n, wq_pos;
 	struct x86_wq_ent wq[X86_WQUEUE_MAX];
 	uint8_t pending_restart; /* an IN/MMIO read waits for its completion */
+	/* private data TLB: [write][user] direct-mapped, tag = linear page | 1 */
+#define X86_TLB_ENTRIES	256
+	uint64_t tlb_gen_seen;
+	struct x86_tlb_ent {
+		uint64_t tag;
+		uint8_t *hva;		/* host address of the page */
+	} tlb[2][2][X86_TLB_ENTRIES];
 	/* decoded-instruction cache, validated against the instruction bytes on every use */
 #define X86_DCACHE_ENTRIES	1024
 #define X86_DCACHE_ENTRY_BYTES	112
@@ -247,7 +261,9 @@ struct x86_xlate {
  * The interpreter may keep this RAM translation in a private TLB until the
  * next invlpg/flush notification or x86__tlb_flush().  Set it only when the
  * MMU needs no per-access notification for the page (e.g. not a write-
- * protected guest page table).  Not used by the interpreter yet.
+ * protected guest page table).  The interpreter caches data (not fetch)
+ * translations flagged so, per access kind (read / write) and user bit;
+ * cpu->tlb_gen lets the MMU revoke them from any thread.
  */
 #define X86_XLATE_F_CACHEABLE	1u
 
@@ -357,7 +373,7 @@ void x86__inject_irq(struct x86_cpu *cpu, uint8_t vector);
 void x86__inject_nmi(struct x86_cpu *cpu);
 
 /* Drop any cached translations (backend changed mappings on its own). */
-void x86__tlb_flush(struct x86_cpu *cpu);	/* no private TLB today: a no-op */
+void x86__tlb_flush(struct x86_cpu *cpu);
 
 /* CPUID of the model the interpreter implements (see x86_cpuid.c). */
 void x86__cpuid(const struct x86_cpu *cpu, uint32_t leaf, uint32_t subleaf, uint32_t out[4]);

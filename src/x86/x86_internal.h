@@ -258,16 +258,40 @@ static inline bool x86_fast_lin(struct x86_ctx *c, unsigned seg, uint64_t off, u
 	return x86_canonical(*lin) && (*lin & 0xfff) + size <= 4096;
 }
 
+/*
+ * Private data TLB (RAM pages the MMU flagged cacheable).  A hit costs one
+ * tag compare plus a load of the MMU's revocation counter; anything else
+ * goes through env_ops.translate (x86_xlate_data), which refills it.
+ */
+static inline uint8_t *x86_tlb_get(struct x86_cpu *cpu, uint64_t lin, unsigned acc)
+{
+	const struct x86_tlb_ent *e =
+		&cpu->tlb[!!(acc & X86_ACC_WRITE)][!!(acc & X86_ACC_USER)][(lin >> 12) & (X86_TLB_ENTRIES - 1)];
+
+	if (__builtin_expect(e->tag != ((lin & ~0xfffull) | 1), 0))
+		return NULL;
+	if (__builtin_expect(cpu->tlb_gen && __atomic_load_n(cpu->tlb_gen, __ATOMIC_ACQUIRE) != cpu->tlb_gen_seen, 0)) {
+		x86__tlb_flush(cpu);
+		return NULL;
+	}
+	return e->hva + (lin & 0xfff);
+}
+
+/* env_ops.translate for a data access, filling the private TLB; never raises. */
+int x86_xlate_data(struct x86_ctx *c, uint64_t lin, unsigned acc, struct x86_xlate *x);
+
 static inline uint64_t x86_read(struct x86_ctx *c, unsigned seg, uint64_t off, unsigned size)
 {
 	uint64_t lin;
 
 	if (__builtin_expect(x86_fast_lin(c, seg, off, size, &lin), 1)) {
+		unsigned acc = X86_ACC_READ | x86_acc_user(c);
+		uint8_t *p = x86_tlb_get(c->cpu, lin, acc);
 		struct x86_xlate x;
 
-		x.flags = 0;
-		if (__builtin_expect(c->ops->translate(c->env, c->cpu, lin, X86_ACC_READ | x86_acc_user(c), &x) ==
-				     X86_XLATE_RAM, 1))
+		if (__builtin_expect(p != NULL, 1))
+			return x86_load_n(p, size);
+		if (__builtin_expect(x86_xlate_data(c, lin, acc, &x) == X86_XLATE_RAM, 1))
 			return x86_load_n(x.hva, size);
 	}
 	return x86_read_slow(c, seg, off, size);
@@ -278,11 +302,15 @@ static inline void x86_write(struct x86_ctx *c, unsigned seg, uint64_t off, unsi
 	uint64_t lin;
 
 	if (__builtin_expect(x86_fast_lin(c, seg, off, size, &lin), 1)) {
+		unsigned acc = X86_ACC_WRITE | x86_acc_user(c);
+		uint8_t *p = x86_tlb_get(c->cpu, lin, acc);
 		struct x86_xlate x;
 
-		x.flags = 0;
-		if (__builtin_expect(c->ops->translate(c->env, c->cpu, lin, X86_ACC_WRITE | x86_acc_user(c), &x) ==
-				     X86_XLATE_RAM, 1)) {
+		if (__builtin_expect(p != NULL, 1)) {
+			x86_store_n(p, size, val);
+			return;
+		}
+		if (__builtin_expect(x86_xlate_data(c, lin, acc, &x) == X86_XLATE_RAM, 1)) {
 			x86_store_n(x.hva, size, val);
 			return;
 		}

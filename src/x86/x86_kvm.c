@@ -7,10 +7,12 @@
 void x86__reset(struct x86_cpu *cpu)
 {
 	uint64_t khz = cpu->tsc_khz;
+	const uint64_t *gen = cpu->tlb_gen;
 	uint32_t id[4];
 
 	memset(cpu, 0, sizeof(*cpu));
 	cpu->tsc_khz = khz;
+	cpu->tlb_gen = gen;
 	cpu->inject_irq = -1;
 	cpu->rip = 0xfff0;
 	cpu->rflags = X86_FL_FIXED1;
@@ -157,6 +159,7 @@ void x86__set_sregs(struct x86_cpu *cpu, const struct kvm_sregs *s)
 		if (s->interrupt_bitmap[w])
 			cpu->inject_irq = w * 64 + __builtin_ctzll(s->interrupt_bitmap[w]);
 	x86_update_mode(cpu);
+	x86__tlb_flush(cpu);	/* CR0/CR3/CR4/EFER may have changed */
 }
 
 void x86__get_fpu(const struct x86_cpu *cpu, struct kvm_fpu *f)

@@ -165,10 +165,36 @@ bool x86_io_allowed(struct x86_ctx *c, uint16_t port, unsigned size)
 
 /* ---- linear accesses ---- */
 
+int x86_xlate_data(struct x86_ctx *c, uint64_t lin, unsigned acc, struct x86_xlate *x)
+{
+	struct x86_cpu *cpu = c->cpu;
+	uint64_t gen = cpu->tlb_gen ? __atomic_load_n(cpu->tlb_gen, __ATOMIC_ACQUIRE) : 0;
+
+	if (gen != cpu->tlb_gen_seen)
+		x86__tlb_flush(cpu);	/* records @gen: fills below are at least that new */
+	x->flags = 0;
+	int r = c->ops->translate(c->env, cpu, lin, acc, x);
+
+	if (r == X86_XLATE_RAM && (x->flags & X86_XLATE_F_CACHEABLE) && !(acc & X86_ACC_FETCH)) {
+		struct x86_tlb_ent *e =
+			&cpu->tlb[!!(acc & X86_ACC_WRITE)][!!(acc & X86_ACC_USER)][(lin >> 12) & (X86_TLB_ENTRIES - 1)];
+
+		e->tag = (lin & ~0xfffull) | 1;
+		e->hva = x->hva - (lin & 0xfff);
+	}
+	return r;
+}
+
 static inline int xlate(struct x86_ctx *c, uint64_t lin, unsigned acc, struct x86_xlate *x)
 {
-	x->flags = 0;
-	int r = c->ops->translate(c->env, c->cpu, lin, acc, x);
+	uint8_t *p = (acc & X86_ACC_FETCH) ? NULL : x86_tlb_get(c->cpu, lin, acc);
+
+	if (p) {
+		x->hva = p;
+		x->flags = X86_XLATE_F_CACHEABLE;
+		return X86_XLATE_RAM;
+	}
+	int r = x86_xlate_data(c, lin, acc, x);
 
 	if (__builtin_expect(r == X86_XLATE_FAULT, 0))
 		x86_page_fault(c, lin, x->pfec);

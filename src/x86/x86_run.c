@@ -86,12 +86,14 @@ void x86__inject_nmi(struct x86_cpu *cpu)
 
 void x86__tlb_flush(struct x86_cpu *cpu)
 {
-	(void)cpu;	/* no private TLB yet */
+	cpu->tlb_gen_seen = cpu->tlb_gen ? __atomic_load_n(cpu->tlb_gen, __ATOMIC_ACQUIRE) : 0;
+	memset(cpu->tlb, 0, sizeof(cpu->tlb));
 }
 
 void x86_notify_flush(struct x86_ctx *c, unsigned why)
 {
 	c->fpage_tag = 0;
+	x86__tlb_flush(c->cpu);
 	if (c->ops->flush)
 		c->ops->flush(c->env, c->cpu, why);
 }
@@ -99,6 +101,13 @@ void x86_notify_flush(struct x86_ctx *c, unsigned why)
 void x86_notify_invlpg(struct x86_ctx *c, uint64_t lin)
 {
 	c->fpage_tag = 0;
+	for (unsigned w = 0; w < 2; w++)
+		for (unsigned u = 0; u < 2; u++) {
+			struct x86_tlb_ent *e = &c->cpu->tlb[w][u][(lin >> 12) & (X86_TLB_ENTRIES - 1)];
+
+			if (e->tag == ((lin & ~0xfffull) | 1))
+				e->tag = 0;
+		}
 	if (c->ops->invlpg)
 		c->ops->invlpg(c->env, c->cpu, lin);
 }
@@ -203,7 +212,6 @@ static enum x86_event emit_write(struct x86_cpu *cpu, struct x86_exit *e)
 static void step(struct x86_ctx *c)
 {
 	struct x86_cpu *cpu = c->cpu;
-
 	memcpy(c->save_gpr, cpu->gpr, sizeof(c->save_gpr));
 	c->save_rflags = cpu->rflags;
 	cpu->replay_pos = 0;
@@ -284,7 +292,7 @@ static bool handle_exception(struct x86_ctx *c)
 	return true;
 }
 
-#define IRQ_POLL 16
+#define IRQ_POLL 64
 
 static bool take_event(struct x86_ctx *c)
 {
@@ -340,7 +348,7 @@ enum x86_event x86__run(struct x86_cpu *cpu, const struct x86_env_ops *ops,
 {
 	struct x86_ctx cs;
 	struct x86_ctx *c = &cs;
-	uint64_t start;
+	uint64_t start, events_start;
 
 	memset(exit, 0, sizeof(*exit));
 	if (cpu->wq_pos < cpu->wq_n)
@@ -362,9 +370,20 @@ enum x86_event x86__run(struct x86_cpu *cpu, const struct x86_env_ops *ops,
 		return exit->ev;
 	}
 	x86_update_mode(cpu);
+	/*
+	 * Between runs the backend may have changed mappings behind our back
+	 * (memory slots, host writes): start each run with an empty data TLB.
+	 */
+	x86__tlb_flush(cpu);
 	memcpy(c->save_gpr, cpu->gpr, sizeof(c->save_gpr));
 	c->save_rflags = cpu->rflags;
 	start = cpu->stats.insns;
+	/*
+	 * Deliveries count against the budget too: a handler that faults on
+	 * its first instruction retires nothing, and without this a guest
+	 * could keep x86__run (and its vCPU thread) from ever returning.
+	 */
+	events_start = cpu->stats.exceptions + cpu->stats.irqs;
 
 	switch (setjmp(c->jb)) {
 	case ABORT_NONE:
@@ -390,7 +409,8 @@ enum x86_event x86__run(struct x86_cpu *cpu, const struct x86_env_ops *ops,
 		return exit->ev;
 	}
 	for (;;) {
-		if (cpu->stats.insns - start >= max_insns) {
+		if (cpu->stats.insns - start +
+		    (cpu->stats.exceptions + cpu->stats.irqs - events_start) >= max_insns) {
 			exit->ev = X86_EV_BUDGET;
 			return exit->ev;
 		}

@@ -200,9 +200,9 @@ hwm() { sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$1/status" 2>/de
 rchar() { sed -n 's/^rchar: //p' "/proc/$1/io" 2>/dev/null; }
 
 mkfifo "$work/stdin"
+exec 7<>"$work/stdin"	# read-write: opening the read end below does not block
 start_mvm --accel "$ACCEL" -m ${GUEST_MB}M --console serial -k "$FW/hostile_idle.elf" \
 	<"$work/stdin" >"$work/flood.out" 2>&1
-exec 7>"$work/stdin"	# keeps the fifo open between writers
 if wait_ready "$work/flood.out"; then
 	h0=$(hwm "$mvm_pid")
 	head -c 100000000 /dev/zero >&7 &

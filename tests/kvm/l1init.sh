@@ -50,63 +50,11 @@ echo "KVMH: kvm_amd npt=$(cat /sys/module/kvm_amd/parameters/npt 2>/dev/null)" \
 MVM_ARGS=$(arg mvmargs | tr , ' ')
 export MVM=/bin/mvm MVM_ARGS KERNEL=/l2/bzImage INITRD=/l2/initrd.cpio.gz
 
-# hdr FILE KEY: the values of "#@ KEY: value" header lines, one per line.
-hdr() { sed -n "s/^#@ $2: *//p" "$1"; }
-
-run_case() {
-	n=$1
-	f=/cases/$n.sh
-	if [ ! -f "$f" ]; then
-		echo "KVMH: RESULT $n FAIL no tests/kvm/cases/$n.sh"
-		return
-	fi
-	where=$(hdr "$f" where | tail -n 1)
-	tmo=$(hdr "$f" timeout | tail -n 1)
-	want=$(hdr "$f" exit | tail -n 1)
-	: "${where:=l2}" "${tmo:=240}" "${want:=0}"
-	stdin=/dev/null
-	if [ -n "$(hdr "$f" stdin)" ]; then
-		hdr "$f" stdin | while IFS= read -r l; do printf '%b\n' "$l"; done >/tmp/stdin
-		stdin=/tmp/stdin
-	fi
-	echo "KVMH: BEGIN $n"
-	t0=$(up)
-	if [ "$where" = l1 ]; then
-		{ timeout -s KILL "$tmo" sh "$f" <"$stdin" 2>&1; echo $? >/tmp/rc; } |
-			tee "/out/$n.log" | sed "s/^/$n| /"
-	else
-		append="console=ttyS0 panic=-1 mvm.test=$n $(hdr "$f" append | tr '\n' ' ')"
-		# run.sh --mvm-args: extra options for every boot, commas for spaces
-		eval "set -- $(arg mvmargs | tr , ' ') $(hdr "$f" mvm | tr '\n' ' ')"
-		echo "$n| \$ mvm --accel kvm -k $KERNEL -i $INITRD -p \"$append\" $*"
-		{ timeout -s KILL "$tmo" /bin/mvm --accel kvm -k "$KERNEL" -i "$INITRD" \
-			-p "$append" "$@" <"$stdin" 2>&1; echo $? >/tmp/rc; } |
-			tee "/out/$n.log" | sed "s/^/$n| /"
-	fi
-	t1=$(up)
-	rc=$(cat /tmp/rc)
-	secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }')
-	tr -d '\r' <"/out/$n.log" >/tmp/log
-	why=""
-	if [ "$rc" = 137 ] && awk -v s="$secs" -v t="$tmo" 'BEGIN { exit !(s + 1 >= t) }'; then
-		why="timed out after ${tmo}s;"
-	elif [ "$rc" != "$want" ]; then
-		why="exit status $rc, expected $want;"
-	fi
-	hdr "$f" expect >/tmp/expect
-	while IFS= read -r re; do
-		grep -qE -- "$re" /tmp/log || why="$why missing /$re/;"
-	done </tmp/expect
-	hdr "$f" reject >/tmp/reject
-	while IFS= read -r re; do
-		! grep -qE -- "$re" /tmp/log || why="$why unwanted /$re/;"
-	done </tmp/reject
-	if [ -z "$why" ]; then
-		echo "KVMH: RESULT $n PASS (exit $rc, ${secs}s)"
-	else
-		echo "KVMH: RESULT $n FAIL $why (${secs}s)"
-	fi
-}
+# The case runner, shared with the host-side shadow runner.
+ACCEL=kvm CASEDIR=/cases OUTDIR=/out TMPD=/tmp
+export ACCEL
+EXTRA_ARGS=$(arg mvmargs | tr , ' ')
+. /case_lib.sh
 
 CASES=$(arg cases | tr , ' ')
 for c in $CASES; do run_case "$c"; done

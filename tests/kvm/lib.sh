@@ -100,6 +100,7 @@ kvmh_build_l1() {
 	mkdir -p "$r"/{proc,sys,dev,tmp,mods,l2,cases,out}
 	kvmh_populate_busybox "$r"
 	cp "$KVMH_ROOT/tests/kvm/l1init.sh" "$r/init"
+	cp "$KVMH_ROOT/tests/kvm/case_lib.sh" "$r/case_lib.sh"
 	chmod 755 "$r/init"
 	: >"$r/mods/order"
 	while read -r name f; do
@@ -109,7 +110,7 @@ kvmh_build_l1() {
 		*) cp "$f" "$r/mods/$name.ko" ;;
 		esac
 		echo "$name" >>"$r/mods/order"
-	done < <(kvmh_mod_order kvm_amd tun)
+	done < <(kvmh_mod_order kvm_amd tun loop)	# loop: the durability case's disk
 	grep -qx kvm_amd "$r/mods/order" || kvmh_die "kvm-amd.ko not found in $MODDIR"
 	# mvm links libfdt, libseccomp and libaio dynamically: ship them (and the
 	# loader) rather than a second, static build, so L1 tests the binary that

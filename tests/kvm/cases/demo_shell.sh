@@ -13,7 +13,7 @@
 fail() { echo "DEMO_FAIL $*"; exit 1; }
 rm -f /tmp/demo.in /tmp/demo.out
 mkfifo /tmp/demo.in
-timeout -s KILL 120 "$MVM" --accel kvm -c 1 -m 256M -k "$KERNEL" -i "$INITRD" \
+timeout -s KILL 120 "$MVM" --accel "${ACCEL:-kvm}" -c 1 -m 256M -k "$KERNEL" -i "$INITRD" \
 	-p "console=ttyS0 panic=-1 quiet" $MVM_ARGS </tmp/demo.in >/tmp/demo.out 2>&1 &
 pid=$!
 exec 3>/tmp/demo.in

@@ -41,7 +41,7 @@ for eng in libaio pread; do
 	mkfs.ext4 -q -F "$img" || fail "mkfs.ext4"
 	dd if=/dev/urandom of="$roimg" bs=1M count=4 2>/dev/null
 	ro_sum=$(md5sum "$roimg" | cut -d' ' -f1)
-	MVM_BLK_ENGINE=$eng timeout -s KILL 280 "$MVM" --accel kvm -c 1 -m 256M -k "$KERNEL" \
+	MVM_BLK_ENGINE=$eng timeout -s KILL 280 "$MVM" --accel "${ACCEL:-kvm}" -c 1 -m 256M -k "$KERNEL" \
 		-i "$INITRD" -p "console=ttyS0 panic=-1 quiet mvm.test=virtio_blk" \
 		-d "$img" -d "$roimg,ro" </dev/null >/tmp/vblk.out 2>&1
 	rc=$?

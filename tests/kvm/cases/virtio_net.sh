@@ -47,7 +47,7 @@ exec 7>/tmp/vnet.fifo
 ( for i in $(seq 120); do nc -w 2 10.77.0.2 5002 </tmp/h2g.bin && break; sleep 1; done ) \
 	>/dev/null 2>&1 &
 sender=$!
-timeout -s KILL 250 "$MVM" --accel kvm -c 1 -m 256M -k "$KERNEL" -i "$INITRD" \
+timeout -s KILL 250 "$MVM" --accel "${ACCEL:-kvm}" -c 1 -m 256M -k "$KERNEL" -i "$INITRD" \
 	-p "console=ttyS0 panic=-1 quiet mvm.test=virtio_net" -n "tap=$tap,mac=52:54:00:12:34:99" \
 	</dev/null >/tmp/vnet.out 2>&1
 rc=$?
@@ -65,7 +65,7 @@ got=$(sed -n 's/^VNET_H2G_MD5 \([0-9a-f]*\).*/\1/p' /tmp/vnet.out)
 [ "$got" = "$h2g" ] || fail "host->guest: guest got md5 $got, host sent $h2g"
 rm -f /tmp/h2g.bin /tmp/g2h.bin
 # A tap that cannot be opened ("lo" exists and is no tap) is a set-up error.
-timeout -s KILL 60 "$MVM" --accel kvm -m 256M -k "$KERNEL" -n tap=lo </dev/null >/tmp/vnet.err 2>&1
+timeout -s KILL 60 "$MVM" --accel "${ACCEL:-kvm}" -m 256M -k "$KERNEL" -n tap=lo </dev/null >/tmp/vnet.err 2>&1
 rc=$?
 cat /tmp/vnet.err
 grep -q 'cannot open tap lo' /tmp/vnet.err || fail "no 'cannot open tap' message"
