@@ -69,7 +69,7 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIB)
 UNIT_EXTRA_test_x86_unicorn := $(shell pkg-config --libs unicorn 2>/dev/null)
 
 unit: $(UNIT_BINS) firmware
-	@tests/run-unit.sh $(UNIT_BINS)
+	@MVM_FW_DIR=$(BUILD)/firmware X86_FW_DIR=$(BUILD)/firmware tests/run-unit.sh $(UNIT_BINS)
 
 # --- firmware guests --------------------------------------------------------
 -include firmware/firmware.mk
@@ -82,6 +82,7 @@ check: deps
 	@$(MAKE) --no-print-directory mvm
 	@$(MAKE) --no-print-directory check-fast
 	@$(MAKE) --no-print-directory check-asan
+	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$(FUZZ_SMOKE_SECONDS)
 	@$(MAKE) --no-print-directory check-kvm
 
 # Everything that runs on the host in seconds to minutes.
@@ -105,8 +106,8 @@ $(BUILD)/mvm: $(MAIN_OBJ) $(LIB)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 NPT ?= 1
-check-kvm: mvm
-	@tests/kvm/run.sh --npt $(NPT)
+check-kvm: mvm firmware
+	@BUILD=$(BUILD) tests/kvm/run.sh --npt $(NPT)
 
 # Benchmarks print ratios against QEMU run in the same invocation.
 bench: mvm firmware
@@ -124,6 +125,7 @@ clean:
 
 # --- fuzzing: libFuzzer targets in tests/fuzz/fuzz_<name>.c ------------------
 FUZZ_SECONDS ?= 60
+FUZZ_SMOKE_SECONDS ?= 10	# per target, in make check
 FUZZ_SRCS    := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_NAMES   := $(FUZZ_SRCS:tests/fuzz/fuzz_%.c=%)
 

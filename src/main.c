@@ -89,6 +89,11 @@ static void check_host_memory(const struct config *cfg)
 		    (unsigned long long)(cfg->mem_size >> 20), (unsigned long long)(host >> 20));
 }
 
+static bool trace_insn(const struct config *cfg)
+{
+	return cfg->trace && strcmp(cfg->trace, "exits");
+}
+
 static const struct vcpu_backend *pick_backend(const struct config *cfg)
 {
 	switch (cfg->accel) {
@@ -101,6 +106,9 @@ static const struct vcpu_backend *pick_backend(const struct config *cfg)
 		return &shadow__backend;
 	case ACCEL_AUTO:
 	default:
+		/* Only the interpreter can log instructions. */
+		if (trace_insn(cfg))
+			return &shadow__backend;
 		if (!kvm__available()) {
 			pr_warn("/dev/kvm is not available; using the in-process shadow backend (slower)");
 			return &shadow__backend;
@@ -121,9 +129,11 @@ static const struct vcpu_backend *pick_backend(const struct config *cfg)
 /* Flags whose feature has not landed yet are refused, never ignored. */
 static void refuse_unavailable(const struct config *cfg)
 {
-	if (cfg->trace && strcmp(cfg->trace, "exits"))
-		die(MVM_EXIT_USAGE, "--trace %s is not available in this build yet; use --trace exits",
-		    cfg->trace);
+	struct shadow_trace t;
+
+	if (cfg->trace && strcmp(cfg->trace, "exits") && shadow__trace_parse(cfg->trace, &t))
+		die(MVM_EXIT_USAGE, "--trace %s: expected insn[=COUNT][@START-END] with COUNT >= 1 "
+		    "and START, END in hex", cfg->trace);
 }
 
 #define CHECK(call) do { int r_ = (call); if (r_) die(MVM_EXIT_HOST, "%s failed: %s", #call, strerror(-r_)); } while (0)
@@ -203,12 +213,15 @@ static void load_kernel(struct vm *vm, const struct config *cfg, const struct bo
 int main(int argc, char **argv)
 {
 	struct config cfg;
+	const struct vcpu_backend *backend;
 	struct boot_files files = { 0 };
 	struct vm vm;
 	int ret;
 
 	/* A closed stdout pipe gives EPIPE; the UART then drops output. */
 	signal(SIGPIPE, SIG_IGN);
+	/* SIGUSR2 asks the shadow backend for a state dump; elsewhere ignore it. */
+	signal(SIGUSR2, SIG_IGN);
 	ret = config__parse(&cfg, argc, argv);
 	if (ret)
 		return ret > 0 ? 0 : MVM_EXIT_USAGE;
@@ -217,7 +230,11 @@ int main(int argc, char **argv)
 	check_host_memory(&cfg);
 	read_boot_files(&cfg, &files);
 
-	ret = vm__init(&vm, &cfg, pick_backend(&cfg));
+	backend = pick_backend(&cfg);
+	if (trace_insn(&cfg) && backend != &shadow__backend)
+		die(MVM_EXIT_USAGE, "--trace insn needs --accel shadow: KVM runs guest code natively "
+		    "and cannot log instructions");
+	ret = vm__init(&vm, &cfg, backend);
 	if (ret == -ENOMEM)
 		die(MVM_EXIT_HOST, "cannot map %llu MiB of guest memory; use a smaller -m",
 		    (unsigned long long)(cfg.mem_size >> 20));

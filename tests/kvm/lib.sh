@@ -126,6 +126,12 @@ kvmh_build_l1() {
 	cp "$KERNEL" "$r/l2/bzImage"
 	cp "$INITRD" "$r/l2/initrd.cpio.gz"
 	cp "$KVMH_ROOT"/tests/kvm/cases/*.sh "$r/cases/"
+	# The firmware guests and their transcripts, for the firmware case.
+	if ls "$KVMH_ROOT/${BUILD:-build}"/firmware/*.elf >/dev/null 2>&1; then
+		mkdir -p "$r/fw/elf"
+		cp "$KVMH_ROOT/${BUILD:-build}"/firmware/*.elf "$r/fw/elf/"
+		cp -r "$KVMH_ROOT/tests/firmware" "$r/fw/tests"
+	fi
 	[ -z "$extra" ] || "$extra" "$r"
 	(cd "$r" && find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet | gzip -1) >"$out"
 	rm -rf "$r"
