@@ -125,7 +125,8 @@ clean:
 
 # --- fuzzing: libFuzzer targets in tests/fuzz/fuzz_<name>.c ------------------
 FUZZ_SECONDS ?= 60
-FUZZ_SMOKE_SECONDS ?= 10	# per target, in make check
+# Seconds per target in make check's smoke run.
+FUZZ_SMOKE_SECONDS ?= 10
 FUZZ_SRCS    := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_NAMES   := $(FUZZ_SRCS:tests/fuzz/fuzz_%.c=%)
 
