@@ -176,7 +176,9 @@ void op_string(struct x86_ctx *c)
 			break;
 		}
 		if (op == 0xa4 || op == 0xa5 || op == 0xaa || op == 0xab) {
-			uint64_t n = fast_chunk(c, op, size, cnt);
+			/* Capped so one chunk stays within REP_CHUNK (the budget's granularity). */
+			uint64_t n = fast_chunk(c, op, size,
+						cnt < REP_CHUNK - done ? cnt : REP_CHUNK - done);
 
 			if (n) {
 				x86_set_reg(c, X86_RCX, as, cnt - n);
