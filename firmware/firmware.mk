@@ -13,7 +13,7 @@ FW_LDFLAGS := -m elf_i386 -nostdlib --build-id=none -z max-page-size=0x1000 \
 FW_COMMON  := $(FW_DIR)/common/head.o $(FW_DIR)/common/lib.o $(FW_DIR)/common/desc32.o \
               $(FW_DIR)/common/pt.o
 
-$(FW_DIR)/%.o: firmware/%.c firmware/common/fw.h firmware/common/pt.h
+$(FW_DIR)/%.o: firmware/%.c firmware/common/fw.h firmware/common/pt.h $(wildcard firmware/*.h)
 	@mkdir -p $(dir $@)
 	$(FW_CC) $(FW_CFLAGS) -c -o $@ $<
 

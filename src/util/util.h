@@ -15,7 +15,7 @@ enum mvm_exit_status {
 	MVM_EXIT_CRASH = 4,	/* guest crashed: triple fault, internal error */
 };
 
-enum log_level { LOG_ERROR, LOG_WARN, LOG_INFO, LOG_DEBUG };
+enum log_level { LOG_QUIET = -1, LOG_ERROR, LOG_WARN, LOG_INFO, LOG_DEBUG };
 extern enum log_level util__log_level;
 
 void util__log(enum log_level lvl, const char *fmt, ...)

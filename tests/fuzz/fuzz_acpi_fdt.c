@@ -150,7 +150,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int ret;
 
 	if (!vm.mem.nr_slots) {
-		util__log_level = LOG_ERROR;	/* (LOG_ERROR - 1 wraps: the enum is unsigned) */
+		util__log_level = LOG_QUIET;
 		cfg.mem_size = 16 << 20;
 		vm.cfg = &cfg;
 		vm.backend = &fake_backend;

@@ -24,7 +24,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static const char *const mods[] = { "/dev/null" };
 
 	if (!vm.mem.nr_slots) {
-		util__log_level = LOG_ERROR - 1;	/* quiet: every input fails somehow */
+		util__log_level = LOG_QUIET;	/* every input fails somehow */
 		cfg.mem_size = 32 << 20;
 		cfg.cpus = 2;
 		vm.cfg = &cfg;

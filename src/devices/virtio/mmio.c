@@ -149,7 +149,7 @@ static void device_reset(struct virtio_mmio *t)
 	t->driver_features = 0;
 	t->dev_feat_sel = t->drv_feat_sel = t->queue_sel = 0;
 	t->status = 0;
-	t->warned = false;
+	/* t->warned survives resets: a guest looping break/reset must not flood stderr. */
 	__atomic_store_n(&t->isr, 0, __ATOMIC_SEQ_CST);
 }
 
