@@ -156,22 +156,13 @@ static void shadow_vm_exit(struct vm *vm)
 	vm->backend_priv = NULL;
 }
 
-/* The future interrupt controller reads line_level; waiters re-check on change. */
+/*
+ * GSIs go into the IOAPIC, ISA lines also into the PIC, as with KVM's
+ * in-kernel irqchip; the controller wakes the vCPUs an interrupt targets.
+ */
 static int shadow_irq_line(struct vm *vm, uint32_t gsi, int level)
 {
-	struct shadow_irqchip *chip = &shadow__bvm(vm)->irq;
-
-	if (gsi >= SHADOW_NR_GSIS)
-		return -EINVAL;
-	pthread_mutex_lock(&chip->lock);
-	if (level)
-		chip->line_level |= 1u << gsi;
-	else
-		chip->line_level &= ~(1u << gsi);
-	pthread_cond_broadcast(&chip->cond);
-	pthread_mutex_unlock(&chip->lock);
-	/* irqchip: GSIs into the IOAPIC, ISA lines also into the PIC (outside our lock). */
-	return irqchip__set_irq(chip->opaque, gsi, level);
+	return irqchip__set_irq(shadow__bvm(vm)->irq.opaque, gsi, level);
 }
 
 /* ---- vCPU ---------------------------------------------------------------------- */

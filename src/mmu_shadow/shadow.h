@@ -414,22 +414,18 @@ void shadow__explain_fd(struct shadow_mmu *mmu, const struct shadow_mode *mode, 
 int shadow__dump_signal_init(void) __attribute__((warn_unused_result));
 
 /*
- * Hook point for the future interrupt controller (PIC/IOAPIC/LAPIC/PIT):
- * irq_line stores line levels in line_level (under @lock) and broadcasts
- * @cond; pending_irq/ack_irq are asked by the interpreter at instruction
- * boundaries.  Until a controller is written (pending_irq == NULL) no
- * interrupt is ever pending and HLT exits with KVM_EXIT_HLT like KVM without
- * an in-kernel irqchip.  Once pending_irq is set, HLT with IF=1 sleeps on
- * @cond until pending_irq() >= 0 or a kick.  Rules for the controller:
- * change its state and broadcast @cond while holding @lock (no lost
- * wake-ups); pending_irq is called both with and without @lock held, so it
- * must not take @lock and must have no side effects (ack_irq has them).
+ * Where the emulated interrupt controllers (src/irqchip, glued in by
+ * backend_irq.c) meet the vCPU loop: irq_line hands lines to the controller,
+ * which wakes target vCPUs by broadcasting @cond under @lock (no lost
+ * wake-ups); pending_irq/ack_irq are asked by the interpreter at instruction
+ * boundaries.  HLT with IF=1 sleeps on @cond until pending_irq() >= 0, a timer
+ * deadline or a kick.  pending_irq is called both with and without @lock
+ * held, so it must not take @lock and must have no side effects (ack_irq has
+ * them).
  */
-#define SHADOW_NR_GSIS 24
 struct shadow_irqchip {
 	pthread_mutex_t lock;
-	pthread_cond_t cond;		/* signalled on a line change or a kick */
-	uint32_t line_level;		/* bit per GSI */
+	pthread_cond_t cond;		/* signalled on an interrupt or a kick */
 	int (*pending_irq)(struct shadow_irqchip *chip, int vcpu_id);	/* NULL: none */
 	void (*ack_irq)(struct shadow_irqchip *chip, int vcpu_id, int vector);
 	void *opaque;

@@ -8,6 +8,7 @@
 #include <pthread.h>
 #include <unistd.h>
 
+#include "irqchip/irqchip.h"
 #include "vm/vm.h"
 
 struct bk {
@@ -316,9 +317,10 @@ static void kick_interrupts_a_spinning_guest(void **state)
 	assert_int_equal(pthread_create(&t, NULL, kicker, k), 0);
 	assert_int_equal(k->b->run(&k->v), -EINTR);
 	pthread_join(t, NULL);
-	/* irq_line stores the level for the future interrupt controller */
+	/* irq_line reaches the emulated interrupt controller */
 	assert_int_equal(k->b->irq_line(&k->vm, 4, 1), 0);
-	assert_int_equal(((struct shadow_backend_vm *)k->vm.backend_priv)->irq.line_level, 1u << 4);
+	assert_int_equal(((struct irqchip *)((struct shadow_backend_vm *)k->vm.backend_priv)->irq.opaque)->line_level,
+			 1u << 4);
 	assert_int_equal(k->b->irq_line(&k->vm, 4, 0), 0);
 	assert_int_equal(k->b->irq_line(&k->vm, 99, 1), -EINVAL);
 	bk_free(k);
