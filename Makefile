@@ -79,11 +79,11 @@ deps:
 	@scripts/deps.sh
 
 check: deps
-	@$(MAKE) --no-print-directory mvm
-	@$(MAKE) --no-print-directory check-fast
-	@$(MAKE) --no-print-directory check-asan
-	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$(FUZZ_SMOKE_SECONDS)
-	@$(MAKE) --no-print-directory check-kvm
+	@$(MAKE) -s --no-print-directory mvm
+	@$(MAKE) -s --no-print-directory check-fast
+	@$(MAKE) -s --no-print-directory check-asan
+	@$(MAKE) -s --no-print-directory fuzz FUZZ_SECONDS=$(FUZZ_SMOKE_SECONDS)
+	@$(MAKE) -s --no-print-directory check-kvm
 
 # Everything that runs on the host in seconds to minutes.
 check-fast: mvm unit firmware
@@ -115,7 +115,7 @@ bench: mvm firmware
 	  [ -x $$b ] && { echo "== $$b"; $$b || exit 1; }; done; true
 
 demo: deps
-	@$(MAKE) --no-print-directory mvm
+	@$(MAKE) -s --no-print-directory mvm
 	@scripts/demo.sh
 
 clean:
@@ -131,7 +131,7 @@ FUZZ_SRCS    := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_NAMES   := $(FUZZ_SRCS:tests/fuzz/fuzz_%.c=%)
 
 fuzz-build:
-	@$(MAKE) --no-print-directory BUILD=build-fuzz CC=clang \
+	@$(MAKE) -s --no-print-directory BUILD=build-fuzz CC=clang \
 	  CFLAGS='-O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined' \
 	  EXTRA_CFLAGS='-Wno-gnu-variable-sized-type-not-at-end -Wno-missing-field-initializers -Wno-address-of-packed-member -Wno-atomic-alignment' \
 	  $(FUZZ_NAMES:%=build-fuzz/fuzz/%)
