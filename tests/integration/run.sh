@@ -20,6 +20,7 @@ run bad-input tests/integration/bad_input.sh
 run manpage tests/integration/manpage.sh
 [ -x tests/integration/acpi_iasl.sh ] && run acpi tests/integration/acpi_iasl.sh
 run firmware tests/firmware/run.sh --accel shadow --mvm "$MVM" --fw "${BUILD:-build}/firmware"
+[ -x tests/integration/dtb.sh ] && run dtb tests/integration/dtb.sh
 [ -x tests/integration/hygiene.sh ] && run hygiene tests/integration/hygiene.sh
 [ -x tests/integration/trace.sh ] && run trace tests/integration/trace.sh
 [ -x tests/integration/shadow_boot.sh ] && run shadow-boot tests/integration/shadow_boot.sh
