@@ -17,6 +17,7 @@ PKGS=(
 	socat                                    # QEMU monitor access for the watchdog
 	man-db groff-base                        # man -l man/mvm.1 in the tests
 	gcc-multilib                             # 32-bit firmware test guests
+	python3                                  # builds synthetic bzImage headers in the bad-input table
 	ca-certificates
 )
 missing=()
