@@ -69,13 +69,6 @@ int irqchip__vcpu_init(struct irqchip *chip, int vcpu)
 	return 0;
 }
 
-void irqchip__set_ioapic_id(struct irqchip *chip, uint32_t id)
-{
-	pthread_mutex_lock(&chip->lock);
-	chip->ioapic.id = id;
-	pthread_mutex_unlock(&chip->lock);
-}
-
 int irqchip__set_irq(struct irqchip *chip, uint32_t gsi, int level)
 {
 	if (gsi >= IRQCHIP_NR_PINS)

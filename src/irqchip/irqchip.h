@@ -148,8 +148,6 @@ void irqchip__destroy(struct irqchip *chip);
 
 /* A vCPU comes into existence (index = APIC ID); vCPU 0 is the BSP. -EINVAL. */
 int irqchip__vcpu_init(struct irqchip *chip, int vcpu);
-/* The IOAPIC ID the MADT gives (number of vCPUs). */
-void irqchip__set_ioapic_id(struct irqchip *chip, uint32_t id);
 
 uint64_t irqchip__now(struct irqchip *chip);
 

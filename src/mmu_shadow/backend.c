@@ -560,19 +560,6 @@ static int shadow_set_mp_state(struct vcpu *v, uint32_t state)
 	return 0;
 }
 
-void shadow__vcpu_explain(struct vcpu *v, uint64_t linear, FILE *out)
-{
-	struct shadow_vcpu *sv = v->priv;
-	const struct shadow_mode m = { sv->cpu.cr0, sv->cpu.cr3, sv->cpu.cr4, sv->cpu.efer };
-
-	shadow__explain(&sv->mmu, &m, linear, out);
-}
-
-void shadow__vcpu_stats(struct vcpu *v, struct shadow_stats *st)
-{
-	shadow__get_stats(&((struct shadow_vcpu *)v->priv)->mmu, st);
-}
-
 const struct vcpu_backend shadow__backend = {
 	.name = "shadow",
 	.vm_init = shadow_vm_init,

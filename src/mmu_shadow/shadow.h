@@ -350,10 +350,6 @@ void shadow_dump_thread_init(void);		/* vCPU thread: take SIGUSR2 */
 
 extern const struct vcpu_backend shadow__backend;
 
-/* shadow__explain / shadow__get_stats for a vCPU of this backend (--trace, exit report). */
-void shadow__vcpu_explain(struct vcpu *v, uint64_t linear, FILE *out);
-void shadow__vcpu_stats(struct vcpu *v, struct shadow_stats *st);
-
 /*
  * ---- debugging aids (trace.c) ----------------------------------------------------
  *

@@ -48,6 +48,10 @@ void vm__request_stop(struct vm *vm, int status, const char *fmt, ...)
 	va_list ap;
 	int expected = 0;
 
+	/*
+	 * The first request wins.  Status and reason are read only after the
+	 * vCPU threads are joined, which orders them after these writes.
+	 */
 	if (!__atomic_compare_exchange_n(&vm->stopping, &expected, 1, false,
 					 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
 		return;
@@ -55,7 +59,6 @@ void vm__request_stop(struct vm *vm, int status, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(vm->stop_reason, sizeof(vm->stop_reason), fmt, ap);
 	va_end(ap);
-	__atomic_store_n(&vm->stopping, 2, __ATOMIC_RELEASE);
 	for (int i = 0; i < vm->nr_vcpus; i++) {
 		struct vcpu *v = vm->vcpus[i];
 		if (v && v->thread_started && vm->backend->kick)

@@ -205,7 +205,7 @@ struct x86_cpu {
 	uint8_t int_shadow;	/* X86_SHADOW_* */
 	bool nmi_pending;	/* set by x86__inject_nmi */
 	bool nmi_masked;	/* in an NMI handler until IRET */
-	int16_t inject_irq;	/* vector queued by x86__inject_irq, -1 = none */
+	int16_t inject_irq;	/* pending external interrupt (KVM_SET_SREGS interrupt_bitmap), -1 = none */
 
 	/* TSC: host CLOCK_MONOTONIC scaled to tsc_khz (set by the backend). */
 	uint64_t tsc_khz;
@@ -368,8 +368,7 @@ void x86__reset(struct x86_cpu *cpu);
 /* Recompute cached mode/CPL after the backend edited registers directly. */
 void x86__state_changed(struct x86_cpu *cpu);
 
-/* Queue an external interrupt / NMI (from the vCPU thread, like KVM_INTERRUPT/KVM_NMI). */
-void x86__inject_irq(struct x86_cpu *cpu, uint8_t vector);
+/* Queue an NMI (from the vCPU thread, like KVM_NMI). */
 void x86__inject_nmi(struct x86_cpu *cpu);
 
 /* Drop any cached translations (backend changed mappings on its own). */

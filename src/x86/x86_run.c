@@ -74,11 +74,6 @@ const char *x86__event_name(enum x86_event ev)
 	return event_names[ev];
 }
 
-void x86__inject_irq(struct x86_cpu *cpu, uint8_t vector)
-{
-	cpu->inject_irq = vector;
-}
-
 void x86__inject_nmi(struct x86_cpu *cpu)
 {
 	cpu->nmi_pending = true;

@@ -216,4 +216,17 @@ static inline void fd_run(struct fd_drv *d, struct fg_in *in)
 	fd_pump(d);
 }
 
+/*
+ * One fuzz round on a device: start from reset, let the input drive it,
+ * then reset again; a device that does not come back to status 0 is a bug.
+ */
+static inline void fd_round(struct fd_drv *d, struct fg_in *in)
+{
+	fd_wr(d, VIRTIO_MMIO_STATUS, 0);
+	fd_run(d, in);
+	fd_wr(d, VIRTIO_MMIO_STATUS, 0);
+	if (fd_rd(d, VIRTIO_MMIO_STATUS) != 0)
+		abort();
+}
+
 #endif

@@ -110,11 +110,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!mem.nr_slots)
 		init();
 	d.t = dev;
-	fd_wr(&d, VIRTIO_MMIO_STATUS, 0);
-	fd_run(&d, &in);
-	fd_wr(&d, VIRTIO_MMIO_STATUS, 0);
-	if (fd_rd(&d, VIRTIO_MMIO_STATUS) != 0)
-		abort();
+	fd_round(&d, &in);
 	check_recovers(&d);
 	return 0;
 }

@@ -18,6 +18,7 @@
 #include "mem/mem.h"
 #include "util/util.h"
 #include "vm/vm.h"
+#include "vm_fixture.h"
 
 #include "acpi_iasl_ref.h"
 
@@ -237,42 +238,6 @@ static void test_namestring_forms(void **state)
 }
 
 /* --- tables ---------------------------------------------------------------- */
-
-struct fixture {
-	struct vm vm;
-	struct config cfg;
-};
-
-static int setup_vm(void **state)
-{
-	struct fixture *f = calloc(1, sizeof(*f));
-
-	if (!f)
-		return -1;
-	f->cfg.cpus = 1;
-	f->cfg.mem_size = MEM_MIN_SIZE;
-	f->vm.cfg = &f->cfg;
-	bus__init(&f->vm.pio, "pio");
-	bus__init(&f->vm.mmio, "mmio");
-	if (mem__init(&f->vm.mem, MEM_MIN_SIZE)) {
-		free(f);
-		return -1;
-	}
-	*state = f;
-	return 0;
-}
-
-static int teardown_vm(void **state)
-{
-	struct fixture *f = *state;
-
-	device__destroy_all(&f->vm);
-	mem__exit(&f->vm.mem);
-	bus__exit(&f->vm.pio);
-	bus__exit(&f->vm.mmio);
-	free(f);
-	return 0;
-}
 
 static uint8_t sum8(const uint8_t *p, size_t n)
 {

@@ -73,11 +73,6 @@ int virtio__iothread_mod(struct virtio_iothread *io, int fd, uint32_t events,
 	return epoll_ctl(io->epfd, EPOLL_CTL_MOD, fd, &ev) ? -errno : 0;
 }
 
-void virtio__iothread_del(struct virtio_iothread *io, int fd)
-{
-	epoll_ctl(io->epfd, EPOLL_CTL_DEL, fd, NULL);
-}
-
 int virtio__iothread_poll(struct virtio_iothread *io, int timeout_ms)
 {
 	struct epoll_event ev[IOTHREAD_MAX_EVENTS];

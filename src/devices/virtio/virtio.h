@@ -144,7 +144,6 @@ int virtio__iothread_add(struct virtio_iothread *io, int fd, uint32_t events,
 			 struct virtio_io_handler *h);
 int virtio__iothread_mod(struct virtio_iothread *io, int fd, uint32_t events,
 			 struct virtio_io_handler *h);
-void virtio__iothread_del(struct virtio_iothread *io, int fd);
 /* One epoll_wait and dispatch; returns events handled or -errno. */
 int virtio__iothread_poll(struct virtio_iothread *io, int timeout_ms);
 /* Start the thread; returns on_start's result (the thread is joined if it failed). */
