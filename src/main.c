@@ -126,12 +126,12 @@ static const struct vcpu_backend *pick_backend(const struct config *cfg)
 	}
 }
 
-/* Flags whose feature has not landed yet are refused, never ignored. */
-static void refuse_unavailable(const struct config *cfg)
+/* --trace insn's spec is the shadow backend's to parse; check it up front. */
+static void check_trace_spec(const struct config *cfg)
 {
 	struct shadow_trace t;
 
-	if (cfg->trace && strcmp(cfg->trace, "exits") && shadow__trace_parse(cfg->trace, &t))
+	if (trace_insn(cfg) && shadow__trace_parse(cfg->trace, &t))
 		die(MVM_EXIT_USAGE, "--trace %s: expected insn[=COUNT][@START-END] with COUNT >= 1 "
 		    "and START, END in hex", cfg->trace);
 }
@@ -226,7 +226,7 @@ int main(int argc, char **argv)
 	if (ret)
 		return ret > 0 ? 0 : MVM_EXIT_USAGE;
 	util__log_level = cfg.log_level;
-	refuse_unavailable(&cfg);
+	check_trace_spec(&cfg);
 	check_host_memory(&cfg);
 	read_boot_files(&cfg, &files);
 
