@@ -239,6 +239,15 @@ struct x86_cpu {
 #define X86_DCACHE_ENTRIES	1024
 #define X86_DCACHE_ENTRY_BYTES	112
 	uint64_t dcache[X86_DCACHE_ENTRIES * X86_DCACHE_ENTRY_BYTES / 8];
+	/*
+	 * Block cache (64-bit code): a direct-mapped table of arena offsets
+	 * (+1; 0 = empty) and a bump arena, emptied whole when it fills.
+	 */
+#define X86_BCACHE_SLOTS	2048
+#define X86_BCACHE_BYTES	(512 * 1024)
+	uint32_t bc_top;
+	uint32_t bc_slot[X86_BCACHE_SLOTS];
+	uint64_t bc_arena[X86_BCACHE_BYTES / 8];
 };
 
 /* ---- environment ---------------------------------------------------------- */

@@ -196,7 +196,7 @@ static const uint8_t modrm16_index[8] = { X86_RSI, X86_RDI, X86_RSI, X86_RDI, 0x
  */
 static void decode_modrm(struct x86_ctx *c, unsigned *idx)
 {
-	struct x86_insn *i = &c->i;
+	struct x86_insn *i = c->dec;
 	uint8_t m = fb(c, (*idx)++);
 	unsigned rexr = (i->rex & 4) << 1, rexx = (i->rex & 2) << 2, rexb = (i->rex & 1) << 3;
 
@@ -261,7 +261,7 @@ static void decode_modrm(struct x86_ctx *c, unsigned *idx)
 
 void x86_calc_ea(struct x86_ctx *c)
 {
-	struct x86_insn *i = &c->i;
+	const struct x86_insn *i = c->i;
 	const uint64_t *g = c->cpu->gpr;
 	uint64_t ea = i->disp;
 
@@ -269,20 +269,20 @@ void x86_calc_ea(struct x86_ctx *c)
 		ea += i->ea_base == X86_EA_RIP ? c->next_rip : g[i->ea_base];
 	if (i->ea_index != X86_EA_NONE)
 		ea += g[i->ea_index] << i->ea_scale;
-	i->ea = ea & x86_mask(i->addrsize);
+	c->ea = ea & x86_mask(i->addrsize);
 }
 
 void x86_decode(struct x86_ctx *c)
 {
 	struct x86_cpu *cpu = c->cpu;
-	struct x86_insn *i = &c->i;
+	struct x86_insn *i = c->dec;
 	bool l64 = x86_long64(c);
 	bool def32 = l64 || cpu->seg[X86_CS].db;
 	bool asz = false;
 	unsigned idx = 0;
 	uint8_t b;
 
-	i->rep = i->lock = i->pfx66 = i->rex = 0;
+	memset(i, 0, sizeof(*i));
 	i->seg_ovr = 0xff;
 	i->seg = X86_DS;
 	for (;;) {
@@ -353,10 +353,11 @@ void x86_decode(struct x86_ctx *c)
 		i->addrsize = asz ? 4 : 8;
 	else
 		i->addrsize = (cpu->seg[X86_CS].db ^ asz) ? 4 : 2;
-	if (fl & F_MODRM)
+	if (fl & F_MODRM) {
 		decode_modrm(c, &idx);
-	else
-		i->reg = i->rm = 0;
+		if (i->mod != 3)
+			i->flags |= F_MEM;
+	}
 	if (fl & (F_IMM8 | F_IMMZ | F_IMMV | F_IMM16 | F_MOFFS | F_FARPTR | F_IMM16_8)) {
 		if (fl & F_IMM8) {
 			i->imm = fetch_imm(c, &idx, 1);

@@ -10,7 +10,7 @@
 /* RMW on a memory operand: LOCK-prefixed ones on RAM use host atomics. */
 static void rmw_alu(struct x86_ctx *c, unsigned op, uint64_t src, unsigned size)
 {
-	struct x86_insn *i = &c->i;
+	const struct x86_insn *i = c->i;
 	uint64_t fl, old, res;
 
 	if (op == X86_ALU_CMP) {
@@ -19,7 +19,7 @@ static void rmw_alu(struct x86_ctx *c, unsigned op, uint64_t src, unsigned size)
 		x86_set_arith(c->cpu, fl);
 		return;
 	}
-	void *p = x86_ptr(c, i->seg, i->ea, size, X86_ACC_READ | X86_ACC_WRITE);
+	void *p = x86_ptr(c, i->seg, c->ea, size, X86_ACC_READ | X86_ACC_WRITE);
 
 	if (p && i->lock) {
 		switch (size) {
@@ -44,7 +44,7 @@ static void rmw_alu(struct x86_ctx *c, unsigned op, uint64_t src, unsigned size)
 		return;
 	}
 	if (!p)
-		x86_check_write(c, i->seg, i->ea, size);
+		x86_check_write(c, i->seg, c->ea, size);
 	old = x86_get_rm(c, size);
 	res = x86_alu(c, op, old, src, size, &fl);
 	x86_set_rm(c, size, res);
@@ -53,20 +53,20 @@ static void rmw_alu(struct x86_ctx *c, unsigned op, uint64_t src, unsigned size)
 
 static void alu_rm(struct x86_ctx *c, unsigned op, uint64_t src, unsigned size)
 {
-	if (c->i.mod != 3) {
+	if (c->i->mod != 3) {
 		rmw_alu(c, op, src, size);
 		return;
 	}
-	uint64_t fl, res = x86_alu(c, op, x86_get_reg(c, c->i.rm, size), src, size, &fl);
+	uint64_t fl, res = x86_alu(c, op, x86_get_reg(c, c->i->rm, size), src, size, &fl);
 
 	if (op != X86_ALU_CMP)
-		x86_set_reg(c, c->i.rm, size, res);
+		x86_set_reg(c, c->i->rm, size, res);
 	x86_set_arith(c->cpu, fl);
 }
 
 void op_alu(struct x86_ctx *c)
 {
-	struct x86_insn *i = &c->i;
+	const struct x86_insn *i = c->i;
 	unsigned size = i->opsize;
 
 	if (!(i->opcode & 2)) {		/* Ex, Gx */
@@ -82,7 +82,7 @@ void op_alu(struct x86_ctx *c)
 
 void op_alu_acc(struct x86_ctx *c)
 {
-	struct x86_insn *i = &c->i;
+	const struct x86_insn *i = c->i;
 	unsigned size = i->opsize;
 	uint64_t fl, res = x86_alu(c, i->arg, x86_get_reg(c, X86_RAX, size), x86_sext(i->imm, size == 1 ? 1 : 4), size, &fl);
 
@@ -93,7 +93,7 @@ void op_alu_acc(struct x86_ctx *c)
 
 void op_grp1(struct x86_ctx *c)
 {
-	struct x86_insn *i = &c->i;
+	const struct x86_insn *i = c->i;
 	uint64_t imm = (i->flags & F_IMM8) ? (uint64_t)(int64_t)(int8_t)i->imm : i->imm;
 
 	alu_rm(c, i->reg & 7, imm, i->opsize);
@@ -101,16 +101,16 @@ void op_grp1(struct x86_ctx *c)
 
 void op_test(struct x86_ctx *c)
 {
-	unsigned size = c->i.opsize;
-	uint64_t res = x86_get_rm(c, size) & x86_get_reg(c, c->i.reg, size);
+	unsigned size = c->i->opsize;
+	uint64_t res = x86_get_rm(c, size) & x86_get_reg(c, c->i->reg, size);
 
 	x86_set_arith(c->cpu, x86_flags_logic(res, size));
 }
 
 void op_test_acc(struct x86_ctx *c)
 {
-	unsigned size = c->i.opsize;
-	uint64_t res = x86_get_reg(c, X86_RAX, size) & c->i.imm;
+	unsigned size = c->i->opsize;
+	uint64_t res = x86_get_reg(c, X86_RAX, size) & c->i->imm;
 
 	x86_set_arith(c->cpu, x86_flags_logic(res & x86_mask(size), size));
 }
@@ -127,8 +127,8 @@ static uint64_t incdec(struct x86_ctx *c, uint64_t v, bool dec, unsigned size)
 
 void op_incdec_r(struct x86_ctx *c)
 {
-	unsigned r = c->i.arg, size = c->i.opsize;
-	bool dec = c->i.opcode >= 0x48;
+	unsigned r = c->i->arg, size = c->i->opsize;
+	bool dec = c->i->opcode >= 0x48;
 
 	x86_set_reg(c, r, size, incdec(c, x86_get_reg(c, r, size), dec, size));
 }
@@ -145,13 +145,13 @@ static void lock_xadd_mem(struct x86_ctx *c, void *p, unsigned size, uint64_t ad
 
 void op_grp45(struct x86_ctx *c)
 {
-	struct x86_insn *i = &c->i;
+	const struct x86_insn *i = c->i;
 	struct x86_cpu *cpu = c->cpu;
 	unsigned r = i->reg & 7, size = i->opsize;
 
 	if (r <= 1) {		/* INC/DEC */
 		if (i->mod != 3 && i->lock) {
-			void *p = x86_ptr(c, i->seg, i->ea, size, X86_ACC_READ | X86_ACC_WRITE);
+			void *p = x86_ptr(c, i->seg, c->ea, size, X86_ACC_READ | X86_ACC_WRITE);
 
 			if (p) {
 				uint64_t old;
@@ -162,7 +162,7 @@ void op_grp45(struct x86_ctx *c)
 			}
 		}
 		if (i->mod != 3)
-			x86_check_write(c, i->seg, i->ea, size);
+			x86_check_write(c, i->seg, c->ea, size);
 		x86_set_rm(c, size, incdec(c, x86_get_rm(c, size), r, size));
 		return;
 	}
@@ -187,8 +187,8 @@ void op_grp45(struct x86_ctx *c)
 		if (i->mod == 3)
 			X86_UD(c);
 		unsigned os = i->rex & 8 ? 8 : (i->pfx66 ^ (l64 || cpu->seg[X86_CS].db)) ? 4 : 2;
-		uint64_t off = x86_read(c, i->seg, i->ea, os);
-		uint16_t sel = x86_read(c, i->seg, (i->ea + os) & x86_mask(i->addrsize), 2);
+		uint64_t off = x86_read(c, i->seg, c->ea, os);
+		uint16_t sel = x86_read(c, i->seg, (c->ea + os) & x86_mask(i->addrsize), 2);
 
 		x86_far_jmp(c, sel, off, r == 3, os);
 		break;
@@ -206,7 +206,7 @@ void op_grp45(struct x86_ctx *c)
 
 void op_grp3(struct x86_ctx *c)
 {
-	struct x86_insn *i = &c->i;
+	const struct x86_insn *i = c->i;
 	struct x86_cpu *cpu = c->cpu;
 	unsigned size = i->opsize, bits = size * 8;
 	uint64_t m = x86_mask(size), fl;
@@ -218,7 +218,7 @@ void op_grp3(struct x86_ctx *c)
 		return;
 	case 2:		/* NOT */
 		if (i->mod != 3 && i->lock) {
-			void *p = x86_ptr(c, i->seg, i->ea, size, X86_ACC_READ | X86_ACC_WRITE);
+			void *p = x86_ptr(c, i->seg, c->ea, size, X86_ACC_READ | X86_ACC_WRITE);
 
 			if (p) {
 				switch (size) {
@@ -231,12 +231,12 @@ void op_grp3(struct x86_ctx *c)
 			}
 		}
 		if (i->mod != 3)
-			x86_check_write(c, i->seg, i->ea, size);
+			x86_check_write(c, i->seg, c->ea, size);
 		x86_set_rm(c, size, ~x86_get_rm(c, size) & m);
 		return;
 	case 3: {	/* NEG */
 		if (i->mod != 3)
-			x86_check_write(c, i->seg, i->ea, size);
+			x86_check_write(c, i->seg, c->ea, size);
 		uint64_t v = x86_get_rm(c, size), res = x86_alu(c, X86_ALU_SUB, 0, v, size, &fl);
 
 		x86_set_rm(c, size, res);
@@ -326,7 +326,7 @@ void op_grp3(struct x86_ctx *c)
 
 void op_imul3(struct x86_ctx *c)
 {
-	struct x86_insn *i = &c->i;
+	const struct x86_insn *i = c->i;
 	unsigned size = i->opsize;
 	int64_t imm = (i->flags & F_IMM8) ? (int8_t)i->imm : (int64_t)i->imm;
 	__int128 p = (__int128)x86_sext(x86_get_rm(c, size), size) * imm;
@@ -341,7 +341,7 @@ void op_imul3(struct x86_ctx *c)
 
 void op_imul2(struct x86_ctx *c)
 {
-	struct x86_insn *i = &c->i;
+	const struct x86_insn *i = c->i;
 	unsigned size = i->opsize;
 	__int128 p = (__int128)x86_sext(x86_get_rm(c, size), size) * x86_sext(x86_get_reg(c, i->reg, size), size);
 	uint64_t lo = (uint64_t)p & x86_mask(size);
@@ -357,7 +357,7 @@ void op_imul2(struct x86_ctx *c)
 
 void op_mov(struct x86_ctx *c)
 {
-	struct x86_insn *i = &c->i;
+	const struct x86_insn *i = c->i;
 	unsigned size = i->opsize;
 
 	if (i->opcode & 2)
@@ -368,21 +368,21 @@ void op_mov(struct x86_ctx *c)
 
 void op_mov_rm_imm(struct x86_ctx *c)
 {
-	if (c->i.reg & 7)
+	if (c->i->reg & 7)
 		x86_op_ud(c);
-	x86_set_rm(c, c->i.opsize, c->i.imm);
+	x86_set_rm(c, c->i->opsize, c->i->imm);
 }
 
 void op_mov_r_imm(struct x86_ctx *c)
 {
-	unsigned r = c->i.arg | ((c->i.rex & 1) << 3);
+	unsigned r = c->i->arg | ((c->i->rex & 1) << 3);
 
-	x86_set_reg(c, r, c->i.opsize, c->i.imm);
+	x86_set_reg(c, r, c->i->opsize, c->i->imm);
 }
 
 void op_mov_moffs(struct x86_ctx *c)
 {
-	struct x86_insn *i = &c->i;
+	const struct x86_insn *i = c->i;
 	uint64_t off = i->imm & x86_mask(i->addrsize);
 
 	if (i->arg)
@@ -393,14 +393,14 @@ void op_mov_moffs(struct x86_ctx *c)
 
 void op_lea(struct x86_ctx *c)
 {
-	if (c->i.mod == 3)
+	if (c->i->mod == 3)
 		X86_UD(c);
-	x86_set_reg(c, c->i.reg, c->i.opsize, c->i.ea);
+	x86_set_reg(c, c->i->reg, c->i->opsize, c->ea);
 }
 
 void op_movx(struct x86_ctx *c)
 {
-	struct x86_insn *i = &c->i;
+	const struct x86_insn *i = c->i;
 	unsigned src = (i->arg & 1) ? 2 : 1;
 	uint64_t v = x86_get_rm(c, src);
 
@@ -411,7 +411,7 @@ void op_movx(struct x86_ctx *c)
 
 void op_movsxd(struct x86_ctx *c)
 {
-	struct x86_insn *i = &c->i;
+	const struct x86_insn *i = c->i;
 
 	if (!x86_long64(c))
 		x86_op_ud(c);	/* ARPL: not supported */
@@ -423,13 +423,13 @@ void op_movsxd(struct x86_ctx *c)
 
 void op_xchg(struct x86_ctx *c)
 {
-	struct x86_insn *i = &c->i;
+	const struct x86_insn *i = c->i;
 	unsigned size = i->opsize;
 	uint64_t r = x86_get_reg(c, i->reg, size);
 
 	if (i->mod != 3) {
 		/* XCHG with memory is always locked */
-		void *p = x86_ptr(c, i->seg, i->ea, size, X86_ACC_READ | X86_ACC_WRITE);
+		void *p = x86_ptr(c, i->seg, c->ea, size, X86_ACC_READ | X86_ACC_WRITE);
 		uint64_t old;
 
 		if (p) {
@@ -440,7 +440,7 @@ void op_xchg(struct x86_ctx *c)
 			default: old = __atomic_exchange_n((uint64_t *)p, r, __ATOMIC_SEQ_CST); break;
 			}
 		} else {
-			x86_check_write(c, i->seg, i->ea, size);
+			x86_check_write(c, i->seg, c->ea, size);
 			old = x86_get_rm(c, size);
 			x86_set_rm(c, size, r);
 		}
@@ -453,27 +453,30 @@ void op_xchg(struct x86_ctx *c)
 	x86_set_reg(c, i->reg, size, v);
 }
 
-void op_xchg_acc(struct x86_ctx *c)
+static void xchg_acc(struct x86_ctx *c, unsigned r)
 {
-	unsigned r = c->i.arg | ((c->i.rex & 1) << 3), size = c->i.opsize;
+	unsigned size = c->i->opsize;
 	uint64_t a = x86_get_reg(c, X86_RAX, size), b = x86_get_reg(c, r, size);
 
 	x86_set_reg(c, X86_RAX, size, b);
 	x86_set_reg(c, r, size, a);
 }
 
+void op_xchg_acc(struct x86_ctx *c)
+{
+	xchg_acc(c, c->i->arg | ((c->i->rex & 1) << 3));
+}
+
 void op_nop90(struct x86_ctx *c)
 {
-	if (c->i.rex & 1) {	/* XCHG r8, rAX */
-		c->i.arg = 0;
-		op_xchg_acc(c);
-	}
+	if (c->i->rex & 1)	/* XCHG r8, rAX */
+		xchg_acc(c, 8);
 	/* NOP / PAUSE */
 }
 
 void op_nop(struct x86_ctx *c)
 {
-	if (c->i.arg == 1 && (c->cpu->cr0 & (X86_CR0_MP | X86_CR0_TS)) == (X86_CR0_MP | X86_CR0_TS))
+	if (c->i->arg == 1 && (c->cpu->cr0 & (X86_CR0_MP | X86_CR0_TS)) == (X86_CR0_MP | X86_CR0_TS))
 		x86_raise_noerr(c, X86_EXC_NM);	/* FWAIT */
 }
 
@@ -484,14 +487,14 @@ void op_nopm(struct x86_ctx *c)
 
 void op_cbw(struct x86_ctx *c)
 {
-	unsigned size = c->i.opsize;
+	unsigned size = c->i->opsize;
 
 	x86_set_reg(c, X86_RAX, size, x86_sext(x86_get_reg(c, X86_RAX, size / 2), size / 2));
 }
 
 void op_cwd(struct x86_ctx *c)
 {
-	unsigned size = c->i.opsize;
+	unsigned size = c->i->opsize;
 	int64_t a = x86_sext(x86_get_reg(c, X86_RAX, size), size);
 
 	x86_set_reg(c, X86_RDX, size, a < 0 ? ~0ull : 0);

@@ -6,7 +6,7 @@
 
 void op_shift(struct x86_ctx *c)
 {
-	struct x86_insn *i = &c->i;
+	const struct x86_insn *i = c->i;
 	unsigned size = i->opsize, cnt;
 
 	if (i->arg == 0)
@@ -17,7 +17,7 @@ void op_shift(struct x86_ctx *c)
 		cnt = i->imm & 0xff;
 	cnt &= size == 8 ? 63 : 31;
 	if (i->mod != 3)
-		x86_check_write(c, i->seg, i->ea, size);
+		x86_check_write(c, i->seg, c->ea, size);
 	uint64_t fl, v = x86_get_rm(c, size), res = x86_shift(c, i->reg & 7, v, cnt, size, &fl);
 
 	if (cnt == 0) {
@@ -32,14 +32,14 @@ void op_shift(struct x86_ctx *c)
 /* SHLD/SHRD: arg bit1 = right, bit0 = count in CL */
 void op_shld(struct x86_ctx *c)
 {
-	struct x86_insn *i = &c->i;
+	const struct x86_insn *i = c->i;
 	unsigned size = i->opsize, bits = size * 8;
 	unsigned cnt = (i->arg & 1) ? c->cpu->gpr[X86_RCX] & 0xff : i->imm & 0xff;
 	bool right = i->arg & 2;
 
 	cnt &= size == 8 ? 63 : 31;
 	if (i->mod != 3)
-		x86_check_write(c, i->seg, i->ea, size);
+		x86_check_write(c, i->seg, c->ea, size);
 	uint64_t d = x86_get_rm(c, size), s = x86_get_reg(c, i->reg, size), m = x86_mask(size);
 
 	if (cnt == 0) {
@@ -73,7 +73,7 @@ void op_shld(struct x86_ctx *c)
 /* BT/BTS/BTR/BTC: arg 0..3 */
 static void bt_common(struct x86_ctx *c, unsigned op, int64_t bit, bool reg_offset)
 {
-	struct x86_insn *i = &c->i;
+	const struct x86_insn *i = c->i;
 	unsigned size = i->opsize, bits = size * 8;
 	uint64_t cf;
 
@@ -88,7 +88,7 @@ static void bt_common(struct x86_ctx *c, unsigned op, int64_t bit, bool reg_offs
 		if (op)
 			x86_set_reg(c, i->rm, size, v);
 	} else {
-		uint64_t ea = i->ea;
+		uint64_t ea = c->ea;
 
 		if (reg_offset) {
 			int64_t sb = x86_sext((uint64_t)bit, size);
@@ -136,22 +136,22 @@ static void bt_common(struct x86_ctx *c, unsigned op, int64_t bit, bool reg_offs
 
 void op_bt(struct x86_ctx *c)
 {
-	bt_common(c, c->i.arg, x86_get_reg(c, c->i.reg, c->i.opsize), true);
+	bt_common(c, c->i->arg, x86_get_reg(c, c->i->reg, c->i->opsize), true);
 }
 
 void op_bt_grp(struct x86_ctx *c)
 {
-	unsigned r = c->i.reg & 7;
+	unsigned r = c->i->reg & 7;
 
 	if (r < 4)
 		x86_op_ud(c);
-	bt_common(c, r - 4, c->i.imm & 0xff, false);
+	bt_common(c, r - 4, c->i->imm & 0xff, false);
 }
 
 /* BSF/BSR (F3 prefix is TZCNT/LZCNT only when BMI1/ABM are advertised: they are not) */
 void op_bsf(struct x86_ctx *c)
 {
-	struct x86_insn *i = &c->i;
+	const struct x86_insn *i = c->i;
 	unsigned size = i->opsize;
 	uint64_t v = x86_get_rm(c, size) & x86_mask(size);
 	uint64_t fl = c->cpu->rflags & X86_FL_ARITH & ~(uint64_t)X86_FL_ZF;
@@ -171,7 +171,7 @@ void op_bsf(struct x86_ctx *c)
 
 void op_popcnt(struct x86_ctx *c)
 {
-	struct x86_insn *i = &c->i;
+	const struct x86_insn *i = c->i;
 
 	if (i->rep != 0xf3)
 		x86_op_ud(c);	/* 0F B8 without F3 is JMPE */
@@ -183,12 +183,12 @@ void op_popcnt(struct x86_ctx *c)
 
 void op_bswap(struct x86_ctx *c)
 {
-	unsigned r = c->i.arg | ((c->i.rex & 1) << 3);
+	unsigned r = c->i->arg | ((c->i->rex & 1) << 3);
 	uint64_t v = c->cpu->gpr[r];
 
-	if (c->i.opsize == 8)
+	if (c->i->opsize == 8)
 		c->cpu->gpr[r] = __builtin_bswap64(v);
-	else if (c->i.opsize == 4)
+	else if (c->i->opsize == 4)
 		c->cpu->gpr[r] = __builtin_bswap32(v);
 	else
 		x86_set_reg(c, r, 2, 0);	/* undefined; Intel gives 0 */
@@ -196,7 +196,7 @@ void op_bswap(struct x86_ctx *c)
 
 void op_xadd(struct x86_ctx *c)
 {
-	struct x86_insn *i = &c->i;
+	const struct x86_insn *i = c->i;
 	unsigned size = i->opsize;
 	uint64_t src = x86_get_reg(c, i->reg, size), old, fl;
 
@@ -209,7 +209,7 @@ void op_xadd(struct x86_ctx *c)
 		x86_set_arith(c->cpu, fl);
 		return;
 	}
-	void *p = x86_ptr(c, i->seg, i->ea, size, X86_ACC_READ | X86_ACC_WRITE);
+	void *p = x86_ptr(c, i->seg, c->ea, size, X86_ACC_READ | X86_ACC_WRITE);
 
 	if (p && i->lock) {
 		switch (size) {
@@ -221,7 +221,7 @@ void op_xadd(struct x86_ctx *c)
 		x86_alu(c, X86_ALU_ADD, old, src, size, &fl);
 	} else {
 		if (!p)
-			x86_check_write(c, i->seg, i->ea, size);
+			x86_check_write(c, i->seg, c->ea, size);
 		old = x86_get_rm(c, size);
 		x86_set_rm(c, size, x86_alu(c, X86_ALU_ADD, old, src, size, &fl));
 	}
@@ -241,7 +241,7 @@ static bool cas_n(void *p, unsigned size, uint64_t *expected, uint64_t desired)
 
 void op_cmpxchg(struct x86_ctx *c)
 {
-	struct x86_insn *i = &c->i;
+	const struct x86_insn *i = c->i;
 	unsigned size = i->opsize;
 	uint64_t acc = x86_get_reg(c, X86_RAX, size), src = x86_get_reg(c, i->reg, size), cur, fl;
 
@@ -255,13 +255,13 @@ void op_cmpxchg(struct x86_ctx *c)
 		x86_set_arith(c->cpu, fl);
 		return;
 	}
-	void *p = x86_ptr(c, i->seg, i->ea, size, X86_ACC_READ | X86_ACC_WRITE);
+	void *p = x86_ptr(c, i->seg, c->ea, size, X86_ACC_READ | X86_ACC_WRITE);
 
 	if (p) {
 		cur = acc;
 		cas_n(p, size, &cur, src);	/* always atomic on RAM: harmless without LOCK */
 	} else {
-		x86_check_write(c, i->seg, i->ea, size);
+		x86_check_write(c, i->seg, c->ea, size);
 		cur = x86_get_rm(c, size);
 		/* the destination is always written (with itself on failure) */
 		x86_set_rm(c, size, cur == acc ? src : cur);
@@ -292,7 +292,7 @@ static bool cas16(void *p, unsigned __int128 *expected, unsigned __int128 desire
 
 void op_grp9(struct x86_ctx *c)
 {
-	struct x86_insn *i = &c->i;
+	const struct x86_insn *i = c->i;
 	struct x86_cpu *cpu = c->cpu;
 
 	if ((i->reg & 7) != 1 || i->mod == 3)
@@ -300,10 +300,10 @@ void op_grp9(struct x86_ctx *c)
 	bool wide = i->rex & 8;
 	unsigned size = wide ? 16 : 8;
 
-	if (wide && (i->ea & 15))
+	if (wide && (c->ea & 15))
 		X86_GP0(c);
 	uint64_t *g = cpu->gpr;
-	void *p = x86_ptr(c, i->seg, i->ea, size, X86_ACC_READ | X86_ACC_WRITE);
+	void *p = x86_ptr(c, i->seg, c->ea, size, X86_ACC_READ | X86_ACC_WRITE);
 	bool ok;
 
 	if (wide) {
@@ -314,10 +314,10 @@ void op_grp9(struct x86_ctx *c)
 			cur = exp;
 			ok = cas16(p, &cur, des);
 		} else {
-			x86_check_write(c, i->seg, i->ea, 16);
-			x86_read_buf(c, i->seg, i->ea, &cur, 16);
+			x86_check_write(c, i->seg, c->ea, 16);
+			x86_read_buf(c, i->seg, c->ea, &cur, 16);
 			ok = cur == exp;
-			x86_write_buf(c, i->seg, i->ea, ok ? &des : &cur, 16);
+			x86_write_buf(c, i->seg, c->ea, ok ? &des : &cur, 16);
 		}
 		if (!ok) {
 			g[X86_RAX] = (uint64_t)cur;
@@ -330,10 +330,10 @@ void op_grp9(struct x86_ctx *c)
 		if (p) {
 			ok = cas_n(p, 8, &cur, des);
 		} else {
-			x86_check_write(c, i->seg, i->ea, 8);
-			cur = x86_read(c, i->seg, i->ea, 8);
+			x86_check_write(c, i->seg, c->ea, 8);
+			cur = x86_read(c, i->seg, c->ea, 8);
 			ok = cur == exp;
-			x86_write(c, i->seg, i->ea, 8, ok ? des : cur);
+			x86_write(c, i->seg, c->ea, 8, ok ? des : cur);
 		}
 		if (!ok) {
 			g[X86_RAX] = (uint32_t)cur;
@@ -345,12 +345,12 @@ void op_grp9(struct x86_ctx *c)
 
 void op_setcc(struct x86_ctx *c)
 {
-	x86_set_rm(c, 1, x86_cond(c->cpu->rflags, c->i.opcode & 15));
+	x86_set_rm(c, 1, x86_cond(c->cpu->rflags, c->i->opcode & 15));
 }
 
 void op_cmovcc(struct x86_ctx *c)
 {
-	struct x86_insn *i = &c->i;
+	const struct x86_insn *i = c->i;
 	uint64_t v = x86_get_rm(c, i->opsize);	/* the source is read either way */
 
 	if (x86_cond(c->cpu->rflags, i->opcode & 15))
@@ -365,7 +365,7 @@ void op_flagop(struct x86_ctx *c)
 {
 	uint64_t *f = &c->cpu->rflags;
 
-	switch (c->i.arg) {
+	switch (c->i->arg) {
 	case 0: *f &= ~(uint64_t)X86_FL_CF; break;
 	case 1: *f |= X86_FL_CF; break;
 	case 2: *f &= ~(uint64_t)X86_FL_DF; break;
@@ -384,7 +384,7 @@ void op_cli_sti(struct x86_ctx *c)
 
 	if (cpu->mode != X86_MODE_REAL && cpu->cpl > ((cpu->rflags & X86_FL_IOPL) >> 12))
 		X86_GP0(c);
-	if (c->i.arg) {
+	if (c->i->arg) {
 		if (!(cpu->rflags & X86_FL_IF))
 			c->sti_shadow_set = true;
 		cpu->rflags |= X86_FL_IF;
@@ -412,9 +412,9 @@ void op_salc(struct x86_ctx *c)
 
 void op_aam(struct x86_ctx *c)
 {
-	uint8_t base = c->i.imm, al = c->cpu->gpr[X86_RAX], ah = c->cpu->gpr[X86_RAX] >> 8, res;
+	uint8_t base = c->i->imm, al = c->cpu->gpr[X86_RAX], ah = c->cpu->gpr[X86_RAX] >> 8, res;
 
-	if (c->i.arg == 0) {	/* AAM */
+	if (c->i->arg == 0) {	/* AAM */
 		if (!base)
 			x86_raise_noerr(c, X86_EXC_DE);
 		res = al % base;
@@ -432,19 +432,19 @@ void op_pushf(struct x86_ctx *c)
 
 	if ((cpu->rflags & X86_FL_VM) && ((cpu->rflags & X86_FL_IOPL) >> 12) < 3)
 		X86_GP0(c);
-	x86_push(c, c->i.opsize, cpu->rflags & ~(uint64_t)(X86_FL_VM | X86_FL_RF));
+	x86_push(c, c->i->opsize, cpu->rflags & ~(uint64_t)(X86_FL_VM | X86_FL_RF));
 }
 
 void op_popf(struct x86_ctx *c)
 {
-	uint64_t v = x86_pop(c, c->i.opsize);
+	uint64_t v = x86_pop(c, c->i->opsize);
 
-	x86_set_rflags(c, v, c->i.opsize);
+	x86_set_rflags(c, v, c->i->opsize);
 }
 
 void op_xlat(struct x86_ctx *c)
 {
-	struct x86_insn *i = &c->i;
+	const struct x86_insn *i = c->i;
 	uint64_t off = (c->cpu->gpr[X86_RBX] + (c->cpu->gpr[X86_RAX] & 0xff)) & x86_mask(i->addrsize);
 
 	x86_set_reg(c, X86_RAX, 1, x86_read(c, i->seg, off, 1));
@@ -455,12 +455,12 @@ void op_xlat(struct x86_ctx *c)
 void op_int3(struct x86_ctx *c)
 {
 	/* arg 1: INT1/ICEBP, delivered like a hardware #DB */
-	x86_deliver(c, c->i.arg ? X86_EXC_DB : X86_EXC_BP, false, 0, c->i.arg == 0, c->next_rip);
+	x86_deliver(c, c->i->arg ? X86_EXC_DB : X86_EXC_BP, false, 0, c->i->arg == 0, c->next_rip);
 }
 
 void op_int(struct x86_ctx *c)
 {
-	x86_deliver(c, c->i.imm & 0xff, false, 0, true, c->next_rip);
+	x86_deliver(c, c->i->imm & 0xff, false, 0, true, c->next_rip);
 }
 
 void op_into(struct x86_ctx *c)
@@ -483,8 +483,8 @@ void op_ud2(struct x86_ctx *c)
 
 void op_in(struct x86_ctx *c)
 {
-	unsigned size = c->i.opsize == 1 ? 1 : c->i.opsize == 2 ? 2 : 4;
-	uint16_t port = c->i.arg ? c->cpu->gpr[X86_RDX] : c->i.imm & 0xff;
+	unsigned size = c->i->opsize == 1 ? 1 : c->i->opsize == 2 ? 2 : 4;
+	uint16_t port = c->i->arg ? c->cpu->gpr[X86_RDX] : c->i->imm & 0xff;
 
 	if (!x86_io_allowed(c, port, size))
 		X86_GP0(c);
@@ -493,8 +493,8 @@ void op_in(struct x86_ctx *c)
 
 void op_out(struct x86_ctx *c)
 {
-	unsigned size = c->i.opsize == 1 ? 1 : c->i.opsize == 2 ? 2 : 4;
-	uint16_t port = c->i.arg ? c->cpu->gpr[X86_RDX] : c->i.imm & 0xff;
+	unsigned size = c->i->opsize == 1 ? 1 : c->i->opsize == 2 ? 2 : 4;
+	uint16_t port = c->i->arg ? c->cpu->gpr[X86_RDX] : c->i->imm & 0xff;
 
 	if (!x86_io_allowed(c, port, size))
 		X86_GP0(c);
@@ -503,13 +503,13 @@ void op_out(struct x86_ctx *c)
 
 void op_les(struct x86_ctx *c)
 {
-	struct x86_insn *i = &c->i;
+	const struct x86_insn *i = c->i;
 	unsigned size = i->opsize;
 
 	if (i->mod == 3)
 		X86_UD(c);
-	uint64_t off = x86_read(c, i->seg, i->ea, size);
-	uint16_t sel = x86_read(c, i->seg, (i->ea + size) & x86_mask(i->addrsize), 2);
+	uint64_t off = x86_read(c, i->seg, c->ea, size);
+	uint16_t sel = x86_read(c, i->seg, (c->ea + size) & x86_mask(i->addrsize), 2);
 
 	x86_load_seg(c, i->arg, sel);
 	x86_set_reg(c, i->reg, size, off);

@@ -7,29 +7,29 @@
 
 void op_push_r(struct x86_ctx *c)
 {
-	unsigned r = c->i.arg | ((c->i.rex & 1) << 3);
+	unsigned r = c->i->arg | ((c->i->rex & 1) << 3);
 
-	x86_push(c, c->i.opsize, x86_get_reg(c, r, c->i.opsize));
+	x86_push(c, c->i->opsize, x86_get_reg(c, r, c->i->opsize));
 }
 
 void op_pop_r(struct x86_ctx *c)
 {
-	unsigned r = c->i.arg | ((c->i.rex & 1) << 3);
-	uint64_t v = x86_pop(c, c->i.opsize);
+	unsigned r = c->i->arg | ((c->i->rex & 1) << 3);
+	uint64_t v = x86_pop(c, c->i->opsize);
 
-	x86_set_reg(c, r, c->i.opsize, v);
+	x86_set_reg(c, r, c->i->opsize, v);
 }
 
 void op_push_imm(struct x86_ctx *c)
 {
-	uint64_t v = (c->i.flags & F_IMM8) ? (uint64_t)(int64_t)(int8_t)c->i.imm : c->i.imm;
+	uint64_t v = (c->i->flags & F_IMM8) ? (uint64_t)(int64_t)(int8_t)c->i->imm : c->i->imm;
 
-	x86_push(c, c->i.opsize, v);
+	x86_push(c, c->i->opsize, v);
 }
 
 void op_pop_rm(struct x86_ctx *c)
 {
-	struct x86_insn *i = &c->i;
+	const struct x86_insn *i = c->i;
 	unsigned size = i->opsize;
 
 	if (i->reg & 7)
@@ -52,25 +52,25 @@ void op_pop_rm(struct x86_ctx *c)
 
 void op_push_sreg(struct x86_ctx *c)
 {
-	unsigned size = c->i.opsize;
+	unsigned size = c->i->opsize;
 
-	x86_push(c, size, c->cpu->seg[c->i.arg].sel);
+	x86_push(c, size, c->cpu->seg[c->i->arg].sel);
 }
 
 void op_pop_sreg(struct x86_ctx *c)
 {
-	unsigned size = c->i.opsize;
+	unsigned size = c->i->opsize;
 	uint16_t sel = x86_stack_peek(c, 0, size);
 
-	x86_load_seg(c, c->i.arg, sel);
+	x86_load_seg(c, c->i->arg, sel);
 	x86_set_rsp_delta(c, size);
-	if (c->i.arg == X86_SS)
+	if (c->i->arg == X86_SS)
 		c->sti_shadow_set = true;
 }
 
 void op_pusha(struct x86_ctx *c)
 {
-	unsigned size = c->i.opsize;
+	unsigned size = c->i->opsize;
 	uint64_t sp = c->cpu->gpr[X86_RSP];
 
 	for (unsigned r = 0; r < 8; r++)
@@ -79,7 +79,7 @@ void op_pusha(struct x86_ctx *c)
 
 void op_popa(struct x86_ctx *c)
 {
-	unsigned size = c->i.opsize;
+	unsigned size = c->i->opsize;
 
 	for (int r = 7; r >= 0; r--) {
 		uint64_t v = x86_pop(c, size);
@@ -91,7 +91,7 @@ void op_popa(struct x86_ctx *c)
 
 void op_enter(struct x86_ctx *c)
 {
-	struct x86_insn *i = &c->i;
+	const struct x86_insn *i = c->i;
 	unsigned size = i->opsize, level = i->imm2 & 31;
 	uint64_t ss = x86_mask(x86_stack_size(c));
 	uint64_t bp = c->cpu->gpr[X86_RBP];
@@ -117,17 +117,17 @@ void op_leave(struct x86_ctx *c)
 {
 	unsigned ss = x86_stack_size(c);
 	uint64_t bp = c->cpu->gpr[X86_RBP] & x86_mask(ss);
-	uint64_t v = x86_read(c, X86_SS, bp, c->i.opsize);
+	uint64_t v = x86_read(c, X86_SS, bp, c->i->opsize);
 
-	x86_set_reg(c, X86_RSP, ss == 8 ? 8 : ss, bp + c->i.opsize);
-	x86_set_reg(c, X86_RBP, c->i.opsize, v);
+	x86_set_reg(c, X86_RSP, ss == 8 ? 8 : ss, bp + c->i->opsize);
+	x86_set_reg(c, X86_RBP, c->i->opsize, v);
 }
 
 /* ---- branches ---- */
 
 static void branch_to(struct x86_ctx *c, uint64_t target)
 {
-	unsigned size = c->i.opsize;
+	unsigned size = c->i->opsize;
 
 	if (!x86_long64(c))
 		target &= x86_mask(size);
@@ -136,8 +136,8 @@ static void branch_to(struct x86_ctx *c, uint64_t target)
 
 void op_jcc(struct x86_ctx *c)
 {
-	if (x86_cond(c->cpu->rflags, c->i.opcode & 15)) {
-		int64_t rel = c->i.map == 0 ? (int8_t)c->i.imm : (int64_t)c->i.imm;
+	if (x86_cond(c->cpu->rflags, c->i->opcode & 15)) {
+		int64_t rel = c->i->map == 0 ? (int8_t)c->i->imm : (int64_t)c->i->imm;
 
 		branch_to(c, c->next_rip + rel);
 	}
@@ -145,29 +145,29 @@ void op_jcc(struct x86_ctx *c)
 
 void op_jmp(struct x86_ctx *c)
 {
-	int64_t rel = c->i.opcode == 0xeb ? (int8_t)c->i.imm : (int64_t)c->i.imm;
+	int64_t rel = c->i->opcode == 0xeb ? (int8_t)c->i->imm : (int64_t)c->i->imm;
 
 	branch_to(c, c->next_rip + rel);
 }
 
 void op_call(struct x86_ctx *c)
 {
-	x86_push(c, c->i.opsize, c->next_rip);
-	branch_to(c, c->next_rip + (int64_t)c->i.imm);
+	x86_push(c, c->i->opsize, c->next_rip);
+	branch_to(c, c->next_rip + (int64_t)c->i->imm);
 }
 
 void op_ret(struct x86_ctx *c)
 {
-	uint64_t t = x86_pop(c, c->i.opsize);
+	uint64_t t = x86_pop(c, c->i->opsize);
 
-	if (c->i.arg)
-		x86_set_rsp_delta(c, c->i.imm);
+	if (c->i->arg)
+		x86_set_rsp_delta(c, c->i->imm);
 	branch_to(c, t);
 }
 
 void op_loop(struct x86_ctx *c)
 {
-	struct x86_insn *i = &c->i;
+	const struct x86_insn *i = c->i;
 	unsigned as = i->addrsize;
 	uint64_t cx = (x86_get_reg(c, X86_RCX, as) - 1) & x86_mask(as);
 	bool zf = c->cpu->rflags & X86_FL_ZF, take = cx != 0;
@@ -183,6 +183,6 @@ void op_loop(struct x86_ctx *c)
 
 void op_jcxz(struct x86_ctx *c)
 {
-	if (x86_get_reg(c, X86_RCX, c->i.addrsize) == 0)
-		branch_to(c, c->next_rip + (int8_t)c->i.imm);
+	if (x86_get_reg(c, X86_RCX, c->i->addrsize) == 0)
+		branch_to(c, c->next_rip + (int8_t)c->i->imm);
 }

@@ -19,11 +19,11 @@ static void fpu_init(struct x86_fpu *f)
 
 static void fxsave(struct x86_ctx *c)
 {
-	struct x86_insn *i = &c->i;
+	const struct x86_insn *i = c->i;
 	struct x86_fpu *f = &c->cpu->fpu;
 	uint8_t img[512];
 
-	if (i->ea & 15)
+	if (c->ea & 15)
 		X86_GP0(c);
 	memset(img, 0, sizeof(img));
 	memcpy(img + 0, &f->fcw, 2);
@@ -45,19 +45,19 @@ static void fxsave(struct x86_ctx *c)
 		memcpy(img + 32 + 16 * k, f->st[k], 10);
 	/* XMM8-15 only in 64-bit mode */
 	memcpy(img + 160, f->xmm, x86_long64(c) ? 256 : 128);
-	x86_write_buf(c, i->seg, i->ea, img, sizeof(img));
+	x86_write_buf(c, i->seg, c->ea, img, sizeof(img));
 }
 
 static void fxrstor(struct x86_ctx *c)
 {
-	struct x86_insn *i = &c->i;
+	const struct x86_insn *i = c->i;
 	struct x86_fpu *f = &c->cpu->fpu;
 	uint8_t img[512];
 	uint32_t mxcsr;
 
-	if (i->ea & 15)
+	if (c->ea & 15)
 		X86_GP0(c);
-	x86_read_buf(c, i->seg, i->ea, img, sizeof(img));
+	x86_read_buf(c, i->seg, c->ea, img, sizeof(img));
 	memcpy(&mxcsr, img + 24, 4);
 	if (mxcsr & ~MXCSR_MASK)
 		X86_GP0(c);
@@ -78,7 +78,7 @@ static void fxrstor(struct x86_ctx *c)
 
 void op_fxgrp(struct x86_ctx *c)
 {
-	struct x86_insn *i = &c->i;
+	const struct x86_insn *i = c->i;
 	struct x86_cpu *cpu = c->cpu;
 	unsigned r = i->reg & 7;
 
@@ -104,7 +104,7 @@ void op_fxgrp(struct x86_ctx *c)
 		return;
 	case 2: {	/* LDMXCSR */
 		x86_sse_check(c, false);
-		uint32_t v = x86_read(c, i->seg, i->ea, 4);
+		uint32_t v = x86_read(c, i->seg, c->ea, 4);
 
 		if (v & ~MXCSR_MASK)
 			X86_GP0(c);
@@ -113,12 +113,12 @@ void op_fxgrp(struct x86_ctx *c)
 	}
 	case 3:		/* STMXCSR */
 		x86_sse_check(c, false);
-		x86_write(c, i->seg, i->ea, 4, cpu->fpu.mxcsr);
+		x86_write(c, i->seg, c->ea, 4, cpu->fpu.mxcsr);
 		return;
 	case 7:		/* CLFLUSH: check the address like a byte read */
 		if (i->rep || i->pfx66)
 			x86_op_ud(c);
-		x86_read(c, i->seg, i->ea, 1);
+		x86_read(c, i->seg, c->ea, 1);
 		return;
 	default:	/* XSAVE family: not advertised */
 		x86_op_ud(c);
@@ -128,7 +128,7 @@ void op_fxgrp(struct x86_ctx *c)
 /* D8-DF: only the control instructions. */
 void op_x87(struct x86_ctx *c)
 {
-	struct x86_insn *i = &c->i;
+	const struct x86_insn *i = c->i;
 	struct x86_cpu *cpu = c->cpu;
 	struct x86_fpu *f = &cpu->fpu;
 	unsigned op = i->opcode, r = i->reg & 7;
@@ -155,15 +155,15 @@ void op_x87(struct x86_ctx *c)
 		return;
 	}
 	if (op == 0xd9 && r == 5) {	/* FLDCW */
-		f->fcw = x86_read(c, i->seg, i->ea, 2);
+		f->fcw = x86_read(c, i->seg, c->ea, 2);
 		return;
 	}
 	if (op == 0xd9 && r == 7) {	/* FNSTCW */
-		x86_write(c, i->seg, i->ea, 2, f->fcw);
+		x86_write(c, i->seg, c->ea, 2, f->fcw);
 		return;
 	}
 	if (op == 0xdd && r == 7) {	/* FNSTSW m16 */
-		x86_write(c, i->seg, i->ea, 2, f->fsw);
+		x86_write(c, i->seg, c->ea, 2, f->fsw);
 		return;
 	}
 	if (op == 0xd9 && (r == 6 || r == 4)) {	/* FNSTENV / FLDENV, 32-bit protected-mode layout */
@@ -171,7 +171,7 @@ void op_x87(struct x86_ctx *c)
 		uint16_t ftw = 0;
 
 		if (r == 4) {
-			x86_read_buf(c, i->seg, i->ea, env, i->opsize == 2 ? 14 : 28);
+			x86_read_buf(c, i->seg, c->ea, env, i->opsize == 2 ? 14 : 28);
 			f->fcw = env[0];
 			f->fsw = env[1];
 			ftw = env[2];
@@ -189,7 +189,7 @@ void op_x87(struct x86_ctx *c)
 		env[2] = ftw | 0xffff0000u;
 		env[3] = f->fip;
 		env[5] = f->fdp;
-		x86_write_buf(c, i->seg, i->ea, env, i->opsize == 2 ? 14 : 28);
+		x86_write_buf(c, i->seg, c->ea, env, i->opsize == 2 ? 14 : 28);
 		f->fcw |= 0x3f;	/* FNSTENV masks all exceptions */
 		return;
 	}

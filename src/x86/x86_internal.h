@@ -26,6 +26,7 @@ enum x86_mode { X86_MODE_REAL, X86_MODE_PROT, X86_MODE_LONG };
 #define F_IMM16_8	(1u << 11)	/* ENTER: imm16 then imm8 */
 #define F_SSE		(1u << 12)	/* 66/F2/F3 select the operation, not size/rep */
 #define F_F64		(1u << 13)	/* operand size forced to 64 in long mode */
+#define F_MEM		(1u << 14)	/* set by the decoder: ModRM names a memory operand */
 
 struct x86_ctx;
 typedef void (*x86_fn)(struct x86_ctx *c);
@@ -54,8 +55,24 @@ struct x86_insn {
 	uint16_t flags;
 	uint8_t ea_base, ea_index, ea_scale;	/* address form; X86_EA_* or a GPR */
 	int64_t disp;
-	uint64_t ea;		/* effective address (offset within seg), when mod != 3 */
 	uint64_t imm, imm2;
+};
+
+/*
+ * A block: straight-line 64-bit code decoded once, run by x86_block_exec()
+ * without per-instruction fetch, decode or register save.  Its leading
+ * nsimple instructions are "simple" (see x86_block.c); a last, other
+ * instruction (n == nsimple + 1) runs through the full single-step path.
+ * The code bytes follow insn[]: a block is reused only while guest memory
+ * still holds exactly those bytes at its address.
+ */
+#define X86_BLOCK_MAX 32
+struct x86_block {
+	uint64_t lin;
+	uint16_t nbytes;
+	uint8_t n, nsimple;
+	uint8_t mode;
+	struct x86_insn insn[];
 };
 
 #define X86_EA_NONE 0xff
@@ -69,7 +86,10 @@ struct x86_ctx {
 	void *env;
 	struct x86_exit *exit;
 	jmp_buf jb;
-	struct x86_insn i;
+	const struct x86_insn *i;	/* the instruction being run (cache entry or scratch) */
+	struct x86_insn *dec;		/* where x86_decode() writes */
+	struct x86_insn scratch;
+	uint64_t ea;		/* effective address (offset within seg) of a memory operand */
 	uint64_t next_rip;
 	uint8_t bytes[16];	/* raw instruction bytes */
 	const uint8_t *fetch;	/* host pointer for instruction bytes */
@@ -91,10 +111,25 @@ struct x86_ctx {
 	bool rep_again;		/* REP not finished: keep rip */
 	bool event_done;	/* instruction asks run() to return exit->ev after commit */
 	uint8_t irq_wait;	/* boundaries left before asking pending_irq again */
-	/* registers at instruction start: restored when it aborts (exception, read exit) */
+	/*
+	 * Registers at instruction start, restored when it aborts (exception,
+	 * read exit) if regs_saved.  Simple instructions in a block skip the
+	 * save: they change registers only after their last fault point.
+	 */
+	bool regs_saved;
 	uint64_t save_gpr[X86_NR_GPRS];
 	uint64_t save_rflags;
+	/* block being run: its code page (host address), 0 = none */
+	uintptr_t code_page;
+	bool stop;		/* end the block after this instruction (write event, code write) */
 };
+
+/* A write through host pointer @p: writes to the running block's code page end the block. */
+static inline void x86_note_write(struct x86_ctx *c, const void *p)
+{
+	if (__builtin_expect((((uintptr_t)p ^ c->code_page) & ~(uintptr_t)0xfff) == 0, 0))
+		c->stop = true;
+}
 
 /* ---- helpers ---- */
 static inline uint64_t x86_mask(unsigned size)
@@ -136,7 +171,14 @@ void x86_update_mode(struct x86_cpu *cpu);
 void x86_notify_flush(struct x86_ctx *c, unsigned why);
 void x86_notify_invlpg(struct x86_ctx *c, uint64_t lin);
 
-/* x86_decode.c */
+/* x86_run.c: one instruction with full bookkeeping; @pre = decoded already, or NULL */
+void x86_step(struct x86_ctx *c, const struct x86_insn *pre);
+
+/* x86_block.c */
+void x86_block_exec(struct x86_ctx *c, uint64_t budget);
+void x86__block_flush(struct x86_cpu *cpu);
+
+/* x86_decode.c: decodes the instruction at c->fetch into *c->dec */
 void x86_decode(struct x86_ctx *c);
 void x86_calc_ea(struct x86_ctx *c);
 void x86_op_ud(struct x86_ctx *c);
@@ -185,6 +227,7 @@ static inline void x86_commit_regs(struct x86_ctx *c)
 {
 	memcpy(c->save_gpr, c->cpu->gpr, sizeof(c->save_gpr));
 	c->save_rflags = c->cpu->rflags;
+	c->regs_saved = true;
 }
 
 /* x86_alu.c */
@@ -307,10 +350,12 @@ static inline void x86_write(struct x86_ctx *c, unsigned seg, uint64_t off, unsi
 		struct x86_xlate x;
 
 		if (__builtin_expect(p != NULL, 1)) {
+			x86_note_write(c, p);
 			x86_store_n(p, size, val);
 			return;
 		}
 		if (__builtin_expect(x86_xlate_data(c, lin, acc, &x) == X86_XLATE_RAM, 1)) {
+			x86_note_write(c, x.hva);
 			x86_store_n(x.hva, size, val);
 			return;
 		}
@@ -326,7 +371,7 @@ static inline uint64_t x86_get_reg(struct x86_ctx *c, unsigned reg, unsigned siz
 
 	switch (size) {
 	case 1:
-		if (reg >= 4 && reg < 8 && !c->i.rex)
+		if (reg >= 4 && reg < 8 && !c->i->rex)
 			return (g[reg - 4] >> 8) & 0xff;
 		return g[reg] & 0xff;
 	case 2: return g[reg] & 0xffff;
@@ -341,7 +386,7 @@ static inline void x86_set_reg(struct x86_ctx *c, unsigned reg, unsigned size, u
 
 	switch (size) {
 	case 1:
-		if (reg >= 4 && reg < 8 && !c->i.rex)
+		if (reg >= 4 && reg < 8 && !c->i->rex)
 			g[reg - 4] = (g[reg - 4] & ~0xff00ull) | ((val & 0xff) << 8);
 		else
 			g[reg] = (g[reg] & ~0xffull) | (val & 0xff);

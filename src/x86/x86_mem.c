@@ -99,6 +99,7 @@ static void queue_write(struct x86_ctx *c, bool io, uint64_t addr, unsigned len,
 		x86_internal_error(c, X86_IERR_STATE);
 	struct x86_wq_ent *e = &cpu->wq[cpu->wq_n++];
 
+	c->stop = true;		/* run() reports it after this instruction */
 	e->is_io = io;
 	e->addr = addr;
 	e->len = len;
@@ -190,6 +191,8 @@ static inline int xlate(struct x86_ctx *c, uint64_t lin, unsigned acc, struct x8
 	uint8_t *p = (acc & X86_ACC_FETCH) ? NULL : x86_tlb_get(c->cpu, lin, acc);
 
 	if (p) {
+		if (acc & X86_ACC_WRITE)
+			x86_note_write(c, p);
 		x->hva = p;
 		x->flags = X86_XLATE_F_CACHEABLE;
 		return X86_XLATE_RAM;
@@ -198,6 +201,8 @@ static inline int xlate(struct x86_ctx *c, uint64_t lin, unsigned acc, struct x8
 
 	if (__builtin_expect(r == X86_XLATE_FAULT, 0))
 		x86_page_fault(c, lin, x->pfec);
+	if ((acc & X86_ACC_WRITE) && r == X86_XLATE_RAM)
+		x86_note_write(c, x->hva);
 	return r;
 }
 
@@ -400,17 +405,17 @@ uint8_t x86_fetch_slow(struct x86_ctx *c, unsigned idx)
 
 uint64_t x86_get_rm(struct x86_ctx *c, unsigned size)
 {
-	if (c->i.mod == 3)
-		return x86_get_reg(c, c->i.rm, size);
-	return x86_read(c, c->i.seg, c->i.ea, size);
+	if (c->i->mod == 3)
+		return x86_get_reg(c, c->i->rm, size);
+	return x86_read(c, c->i->seg, c->ea, size);
 }
 
 void x86_set_rm(struct x86_ctx *c, unsigned size, uint64_t val)
 {
-	if (c->i.mod == 3)
-		x86_set_reg(c, c->i.rm, size, val);
+	if (c->i->mod == 3)
+		x86_set_reg(c, c->i->rm, size, val);
 	else
-		x86_write(c, c->i.seg, c->i.ea, size, val);
+		x86_write(c, c->i->seg, c->ea, size, val);
 }
 
 /* ---- stack ---- */

@@ -32,6 +32,10 @@ __attribute__((noreturn)) void x86_internal_error(struct x86_ctx *c, uint32_t co
 	struct x86_exit *e = c->exit;
 
 	c->cpu->wq_n = c->cpu->wq_pos = 0;
+	if (c->code_page) {	/* in a block: the bytes are on the block's page */
+		c->fetch = (const uint8_t *)c->code_page + (c->cpu->rip & 0xfff);
+		c->fetch_avail = 4096 - (c->cpu->rip & 0xfff);
+	}
 	e->ev = X86_EV_INTERNAL_ERROR;
 	e->internal.code = code;
 	e->internal.rip = c->cpu->rip;
@@ -132,7 +136,9 @@ static void decode_cached(struct x86_ctx *c)
 	uint64_t b[2];
 
 	if (__builtin_expect(c->fetch_avail < 16, 0)) {
+		c->dec = &c->scratch;
 		x86_decode(c);
+		c->i = &c->scratch;
 		return;
 	}
 	memcpy(b, c->fetch, 16);
@@ -140,11 +146,13 @@ static void decode_cached(struct x86_ctx *c)
 
 	if (e->lin == c->fetch_lin && e->mode == mode &&
 	    !((b[0] ^ e->raw[0]) & e->mask[0]) && !((b[1] ^ e->raw[1]) & e->mask[1])) {
-		c->i = e->insn;
+		c->i = &e->insn;
 		return;
 	}
+	/* decode into the scratch first: a fault must not leave a half-written entry */
+	c->dec = &c->scratch;
 	x86_decode(c);
-	unsigned len = c->i.len;
+	unsigned len = c->scratch.len;
 
 	e->lin = c->fetch_lin;
 	e->mode = mode;
@@ -152,7 +160,8 @@ static void decode_cached(struct x86_ctx *c)
 	e->mask[1] = len <= 8 ? 0 : (1ull << (8 * (len - 8))) - 1;
 	e->raw[0] = b[0] & e->mask[0];
 	e->raw[1] = b[1] & e->mask[1];
-	e->insn = c->i;
+	e->insn = c->scratch;
+	c->i = &e->insn;
 }
 
 static void complete(struct x86_cpu *cpu, const void *data, unsigned len)
@@ -204,34 +213,38 @@ static enum x86_event emit_write(struct x86_cpu *cpu, struct x86_exit *e)
 	return e->ev;
 }
 
-static void step(struct x86_ctx *c)
+void x86_step(struct x86_ctx *c, const struct x86_insn *pre)
 {
 	struct x86_cpu *cpu = c->cpu;
-	memcpy(c->save_gpr, cpu->gpr, sizeof(c->save_gpr));
-	c->save_rflags = cpu->rflags;
+
+	x86_commit_regs(c);
 	cpu->replay_pos = 0;
 	c->sti_shadow_set = false;
 	c->rep_again = false;
 	c->event_done = false;
-	/* fetch window: the common case (64-bit code, same page as before) inline */
-	uint64_t rip = cpu->rip;
-
-	if (__builtin_expect(cpu->l64 && c->fpage_tag == ((rip & ~0xfffull) | (cpu->cpl == 3 ? 2 : 0) | 1) &&
-			     x86_canonical(rip), 1)) {
-		c->fetch_lin = rip;
-		c->fetch = c->fpage_hva + (rip & 0xfff);
-		c->fetch_avail = 4096 - (rip & 0xfff);
+	if (pre) {
+		c->i = pre;
 	} else {
-		c->fetch = NULL;
-		x86_fetch_setup(c);
+		/* fetch window: the common case (64-bit code, same page as before) inline */
+		uint64_t rip = cpu->rip;
+
+		if (__builtin_expect(cpu->l64 && c->fpage_tag == ((rip & ~0xfffull) | (cpu->cpl == 3 ? 2 : 0) | 1) &&
+				     x86_canonical(rip), 1)) {
+			c->fetch_lin = rip;
+			c->fetch = c->fpage_hva + (rip & 0xfff);
+			c->fetch_avail = 4096 - (rip & 0xfff);
+		} else {
+			c->fetch = NULL;
+			x86_fetch_setup(c);
+		}
+		decode_cached(c);
 	}
-	decode_cached(c);
-	struct x86_insn *i = &c->i;
+	const struct x86_insn *i = c->i;
 
 	c->next_rip = cpu->rip + i->len;
 	if (!cpu->l64)
 		c->next_rip &= cpu->seg[X86_CS].db ? 0xffffffffull : 0xffffull;
-	if ((i->flags & F_MODRM) && i->mod != 3)
+	if (i->flags & F_MEM)
 		x86_calc_ea(c);
 	else if (i->lock)
 		X86_UD(c);
@@ -370,8 +383,10 @@ enum x86_event x86__run(struct x86_cpu *cpu, const struct x86_env_ops *ops,
 	 * (memory slots, host writes): start each run with an empty data TLB.
 	 */
 	x86__tlb_flush(cpu);
-	memcpy(c->save_gpr, cpu->gpr, sizeof(c->save_gpr));
-	c->save_rflags = cpu->rflags;
+	x86_commit_regs(c);
+	c->code_page = 0;
+	c->stop = false;
+	c->event_done = c->rep_again = c->sti_shadow_set = false;
 	start = cpu->stats.insns;
 	/*
 	 * Deliveries count against the budget too: a handler that faults on
@@ -384,13 +399,17 @@ enum x86_event x86__run(struct x86_cpu *cpu, const struct x86_env_ops *ops,
 	case ABORT_NONE:
 		break;
 	case ABORT_EXC:
-		memcpy(cpu->gpr, c->save_gpr, sizeof(c->save_gpr));
-		cpu->rflags = c->save_rflags;
+		c->code_page = 0;
+		if (c->regs_saved) {
+			memcpy(cpu->gpr, c->save_gpr, sizeof(c->save_gpr));
+			cpu->rflags = c->save_rflags;
+		}
 		cpu->replay_n = cpu->replay_pos = 0;
 		cpu->pending_restart = 0;
 		cpu->wq_n = cpu->wq_pos = 0;
 		c->ext_event = false;
 		x86_update_mode(cpu);
+		x86_commit_regs(c);	/* a fault while delivering goes back to here */
 		if (!handle_exception(c)) {
 			exit->ev = X86_EV_SHUTDOWN;
 			return exit->ev;
@@ -398,8 +417,10 @@ enum x86_event x86__run(struct x86_cpu *cpu, const struct x86_env_ops *ops,
 		cpu->halted = false;
 		break;
 	default:	/* read exit or internal error: nothing of the instruction is kept */
-		memcpy(cpu->gpr, c->save_gpr, sizeof(c->save_gpr));
-		cpu->rflags = c->save_rflags;
+		if (c->regs_saved) {
+			memcpy(cpu->gpr, c->save_gpr, sizeof(c->save_gpr));
+			cpu->rflags = c->save_rflags;
+		}
 		x86_update_mode(cpu);
 		return exit->ev;
 	}
@@ -416,8 +437,17 @@ enum x86_event x86__run(struct x86_cpu *cpu, const struct x86_env_ops *ops,
 			exit->ev = X86_EV_HLT;
 			return exit->ev;
 		}
+		bool shadow = cpu->int_shadow;	/* one instruction, then interrupts are looked at */
+
 		cpu->int_shadow = 0;
-		step(c);
+		uint64_t left = max_insns - (cpu->stats.insns - start) -
+				(cpu->stats.exceptions + cpu->stats.irqs - events_start);
+
+		c->stop = false;
+		if (cpu->l64 && !shadow && !cpu->replay_n && !(cpu->rflags & X86_FL_TF))
+			x86_block_exec(c, left);
+		else
+			x86_step(c, NULL);
 		if (cpu->wq_n)
 			return emit_write(cpu, exit);
 		if (c->event_done)

@@ -40,42 +40,42 @@ void x86_mmx_set(struct x86_cpu *cpu, unsigned r, uint64_t v)
 /* Source operand as 16 bytes (reg or memory of @msize bytes, zero-extended). */
 void x86_sse_src(struct x86_ctx *c, union x86_xmm *out, unsigned msize, bool align)
 {
-	struct x86_insn *i = &c->i;
+	const struct x86_insn *i = c->i;
 
 	memset(out, 0, sizeof(*out));
 	if (i->mod == 3) {
 		memcpy(out->b, c->cpu->fpu.xmm[i->rm], 16);
 		return;
 	}
-	if (align && msize == 16 && (i->ea & 15))
+	if (align && msize == 16 && (c->ea & 15))
 		X86_GP0(c);
-	x86_read_buf(c, i->seg, i->ea, out->b, msize);
+	x86_read_buf(c, i->seg, c->ea, out->b, msize);
 }
 
 void x86_sse_store(struct x86_ctx *c, const void *src, unsigned msize, bool align)
 {
-	struct x86_insn *i = &c->i;
+	const struct x86_insn *i = c->i;
 
 	if (i->mod == 3) {
 		memcpy(c->cpu->fpu.xmm[i->rm], src, msize);
 		return;
 	}
-	if (align && msize == 16 && (i->ea & 15))
+	if (align && msize == 16 && (c->ea & 15))
 		X86_GP0(c);
-	x86_write_buf(c, i->seg, i->ea, src, msize);
+	x86_write_buf(c, i->seg, c->ea, src, msize);
 }
 
 /* MMX source: mm register or m64. */
 uint64_t x86_mmx_src(struct x86_ctx *c)
 {
-	if (c->i.mod == 3)
-		return x86_mmx_get(c->cpu, c->i.rm);
-	return x86_read(c, c->i.seg, c->i.ea, 8);
+	if (c->i->mod == 3)
+		return x86_mmx_get(c->cpu, c->i->rm);
+	return x86_read(c, c->i->seg, c->ea, 8);
 }
 
 static void op_movs(struct x86_ctx *c, unsigned pfx)
 {
-	struct x86_insn *i = &c->i;
+	const struct x86_insn *i = c->i;
 	uint8_t *dst = c->cpu->fpu.xmm[i->reg];
 	union x86_xmm v;
 	bool store = i->opcode & 1;
@@ -102,14 +102,14 @@ static void op_movs(struct x86_ctx *c, unsigned pfx)
 /* 0F 12/13/16/17: MOVLPS/MOVLPD/MOVHLPS, MOVHPS/MOVHPD/MOVLHPS */
 static void op_movlh(struct x86_ctx *c)
 {
-	struct x86_insn *i = &c->i;
+	const struct x86_insn *i = c->i;
 	uint8_t *x = c->cpu->fpu.xmm[i->reg];
 	unsigned half = (i->opcode & 4) ? 8 : 0;
 
 	if (i->opcode & 1) {		/* store to m64 */
 		if (i->mod == 3)
 			X86_UD(c);
-		x86_write_buf(c, i->seg, i->ea, x + half, 8);
+		x86_write_buf(c, i->seg, c->ea, x + half, 8);
 		return;
 	}
 	if (i->mod == 3) {
@@ -125,13 +125,13 @@ static void op_movlh(struct x86_ctx *c)
 	}
 	uint8_t t[8];
 
-	x86_read_buf(c, i->seg, i->ea, t, 8);
+	x86_read_buf(c, i->seg, c->ea, t, 8);
 	memcpy(x + half, t, 8);
 }
 
 static void op_movd(struct x86_ctx *c, unsigned pfx)
 {
-	struct x86_insn *i = &c->i;
+	const struct x86_insn *i = c->i;
 	struct x86_cpu *cpu = c->cpu;
 	unsigned n = (i->rex & 8) ? 8 : 4;
 
@@ -164,12 +164,12 @@ static void op_movd(struct x86_ctx *c, unsigned pfx)
 	if (i->mod == 3)
 		x86_set_reg(c, i->rm, n, v);
 	else
-		x86_write(c, i->seg, i->ea, n, v);
+		x86_write(c, i->seg, c->ea, n, v);
 }
 
 static void op_movq_mm(struct x86_ctx *c, unsigned pfx)
 {
-	struct x86_insn *i = &c->i;
+	const struct x86_insn *i = c->i;
 	struct x86_cpu *cpu = c->cpu;
 	union x86_xmm v;
 
@@ -195,14 +195,14 @@ static void op_movq_mm(struct x86_ctx *c, unsigned pfx)
 		if (i->mod == 3)
 			x86_mmx_set(cpu, i->rm, m);
 		else
-			x86_write(c, i->seg, i->ea, 8, m);
+			x86_write(c, i->seg, c->ea, 8, m);
 	}
 }
 
 /* 0F D6: MOVQ xmm/m64, xmm (66); MOVQ2DQ (F3); MOVDQ2Q (F2) */
 static void op_d6(struct x86_ctx *c, unsigned pfx)
 {
-	struct x86_insn *i = &c->i;
+	const struct x86_insn *i = c->i;
 	struct x86_cpu *cpu = c->cpu;
 
 	if (pfx == 0x66) {
@@ -210,7 +210,7 @@ static void op_d6(struct x86_ctx *c, unsigned pfx)
 			memcpy(cpu->fpu.xmm[i->rm], cpu->fpu.xmm[i->reg], 8);
 			memset(cpu->fpu.xmm[i->rm] + 8, 0, 8);
 		} else {
-			x86_write_buf(c, i->seg, i->ea, cpu->fpu.xmm[i->reg], 8);
+			x86_write_buf(c, i->seg, c->ea, cpu->fpu.xmm[i->reg], 8);
 		}
 	} else if (pfx == 0xf3 && i->mod == 3) {
 		uint64_t m = x86_mmx_get(cpu, i->rm);
@@ -229,16 +229,16 @@ static void op_d6(struct x86_ctx *c, unsigned pfx)
 
 static void op_nt_store(struct x86_ctx *c, unsigned pfx)
 {
-	struct x86_insn *i = &c->i;
+	const struct x86_insn *i = c->i;
 
 	if (i->mod == 3)
 		X86_UD(c);
 	if (i->opcode == 0xc3) {	/* MOVNTI */
-		x86_write(c, i->seg, i->ea, i->opsize == 8 ? 8 : 4, x86_get_reg(c, i->reg, i->opsize == 8 ? 8 : 4));
+		x86_write(c, i->seg, c->ea, i->opsize == 8 ? 8 : 4, x86_get_reg(c, i->reg, i->opsize == 8 ? 8 : 4));
 		return;
 	}
 	if (i->opcode == 0xe7 && !pfx) {	/* MOVNTQ */
-		x86_write(c, i->seg, i->ea, 8, x86_mmx_get(c->cpu, i->reg));
+		x86_write(c, i->seg, c->ea, 8, x86_mmx_get(c->cpu, i->reg));
 		return;
 	}
 	x86_sse_store(c, c->cpu->fpu.xmm[i->reg], 16, true);
@@ -247,13 +247,13 @@ static void op_nt_store(struct x86_ctx *c, unsigned pfx)
 /* 0F C4 PINSRW, C5 PEXTRW */
 static void op_pinsrw(struct x86_ctx *c, unsigned pfx)
 {
-	struct x86_insn *i = &c->i;
+	const struct x86_insn *i = c->i;
 	struct x86_cpu *cpu = c->cpu;
 	bool x = pfx == 0x66;
 	unsigned sel = i->imm & (x ? 7 : 3);
 
 	if (i->opcode == 0xc4) {
-		uint16_t w = i->mod == 3 ? x86_get_reg(c, i->rm, 4) : x86_read(c, i->seg, i->ea, 2);
+		uint16_t w = i->mod == 3 ? x86_get_reg(c, i->rm, 4) : x86_read(c, i->seg, c->ea, 2);
 
 		if (x) {
 			memcpy(cpu->fpu.xmm[i->reg] + 2 * sel, &w, 2);
@@ -278,7 +278,7 @@ static void op_pinsrw(struct x86_ctx *c, unsigned pfx)
 
 void op_sse(struct x86_ctx *c)
 {
-	struct x86_insn *i = &c->i;
+	const struct x86_insn *i = c->i;
 	unsigned pfx = i->rep ? i->rep : i->pfx66 ? 0x66 : 0;
 	uint8_t op = i->opcode;
 	/* MMX forms: no prefix on the integer opcodes */

@@ -136,7 +136,7 @@ static __m128i pshuf(unsigned pfx, union x86_xmm s, unsigned imm)
 
 static void mmx_int(struct x86_ctx *c)
 {
-	struct x86_insn *i = &c->i;
+	const struct x86_insn *i = c->i;
 	struct x86_cpu *cpu = c->cpu;
 	uint8_t op = i->opcode;
 	union x86_xmm a, b, r;
@@ -201,7 +201,7 @@ static void mmx_int(struct x86_ctx *c)
 
 static void xmm_int(struct x86_ctx *c, unsigned pfx)
 {
-	struct x86_insn *i = &c->i;
+	const struct x86_insn *i = c->i;
 	struct x86_cpu *cpu = c->cpu;
 	uint8_t op = i->opcode;
 	uint8_t *dst = cpu->fpu.xmm[i->reg];
@@ -356,7 +356,7 @@ static void fp_leave(struct x86_cpu *cpu, struct csr_guard *g);
 
 static void cvt_scalar(struct x86_ctx *c, unsigned pfx, union x86_xmm *a)
 {
-	struct x86_insn *i = &c->i;
+	const struct x86_insn *i = c->i;
 	struct x86_cpu *cpu = c->cpu;
 	bool w = i->rex & 8;
 	union x86_xmm b;
@@ -444,7 +444,7 @@ static void cvt_scalar(struct x86_ctx *c, unsigned pfx, union x86_xmm *a)
 
 static void fp_op(struct x86_ctx *c, unsigned pfx)
 {
-	struct x86_insn *i = &c->i;
+	const struct x86_insn *i = c->i;
 	struct x86_cpu *cpu = c->cpu;
 	uint8_t op = i->opcode;
 	uint8_t *dst = cpu->fpu.xmm[i->reg];
@@ -597,7 +597,7 @@ ud:
 
 void x86_sse_arith(struct x86_ctx *c, unsigned pfx, bool mmx)
 {
-	uint8_t op = c->i.opcode;
+	uint8_t op = c->i->opcode;
 
 	if (mmx) {
 		mmx_int(c);

@@ -13,18 +13,18 @@
 
 static inline uint64_t str_reg(struct x86_ctx *c, unsigned r)
 {
-	return c->cpu->gpr[r] & x86_mask(c->i.addrsize);
+	return c->cpu->gpr[r] & x86_mask(c->i->addrsize);
 }
 
 static inline void str_adv(struct x86_ctx *c, unsigned r, int64_t delta)
 {
-	x86_set_reg(c, r, c->i.addrsize, c->cpu->gpr[r] + delta);
+	x86_set_reg(c, r, c->i->addrsize, c->cpu->gpr[r] + delta);
 }
 
 /* Bulk MOVS/STOS forward within single RAM pages: the hot path of memcpy/memset. */
 static uint64_t fast_chunk(struct x86_ctx *c, unsigned op, unsigned size, uint64_t count)
 {
-	struct x86_insn *i = &c->i;
+	const struct x86_insn *i = c->i;
 	uint64_t di = str_reg(c, X86_RDI);
 	unsigned n = 4096 - (di & 0xfff);
 
@@ -82,7 +82,7 @@ static uint64_t fast_chunk(struct x86_ctx *c, unsigned op, unsigned size, uint64
 /* One iteration; returns false when a REPE/REPNE condition ends the loop. */
 static bool one_iter(struct x86_ctx *c, unsigned op, unsigned size, int64_t d)
 {
-	struct x86_insn *i = &c->i;
+	const struct x86_insn *i = c->i;
 	uint64_t fl;
 
 	switch (op) {
@@ -150,7 +150,7 @@ static bool one_iter(struct x86_ctx *c, unsigned op, unsigned size, int64_t d)
 
 void op_string(struct x86_ctx *c)
 {
-	struct x86_insn *i = &c->i;
+	const struct x86_insn *i = c->i;
 	struct x86_cpu *cpu = c->cpu;
 	unsigned op = i->arg;
 	unsigned size = i->opsize;

@@ -188,7 +188,7 @@ static void need_cpl0(struct x86_ctx *c)
 
 void op_mov_cr(struct x86_ctx *c)
 {
-	struct x86_insn *i = &c->i;
+	const struct x86_insn *i = c->i;
 	struct x86_cpu *cpu = c->cpu;
 	unsigned cr = i->reg, size = cpu->mode == X86_MODE_LONG ? 8 : 4;
 
@@ -206,7 +206,7 @@ void op_mov_cr(struct x86_ctx *c)
 
 void op_mov_dr(struct x86_ctx *c)
 {
-	struct x86_insn *i = &c->i;
+	const struct x86_insn *i = c->i;
 	struct x86_cpu *cpu = c->cpu;
 	unsigned dr = i->reg, size = cpu->mode == X86_MODE_LONG ? 8 : 4;
 
@@ -328,7 +328,7 @@ void op_sysret(struct x86_ctx *c)
 	if (cpu->mode == X86_MODE_REAL || cpu->cpl != 0)
 		X86_GP0(c);
 	uint16_t sel = (cpu->msr.star >> 48) & 0xfffc;
-	bool to64 = c->i.opsize == 8;
+	bool to64 = c->i->opsize == 8;
 
 	if (cpu->mode == X86_MODE_LONG) {
 		if (to64 && !x86_canonical(cpu->gpr[X86_RCX]))
@@ -370,7 +370,7 @@ void op_sysexit(struct x86_ctx *c)
 
 	if (cpu->mode == X86_MODE_REAL || sel == 0 || cpu->cpl != 0)
 		X86_GP0(c);
-	bool w = c->i.rex & 8;
+	bool w = c->i->rex & 8;
 
 	if (w && (!x86_canonical(cpu->gpr[X86_RDX]) || !x86_canonical(cpu->gpr[X86_RCX])))
 		X86_GP0(c);
@@ -385,27 +385,27 @@ void op_sysexit(struct x86_ctx *c)
 
 void op_jmpf(struct x86_ctx *c)
 {
-	x86_far_jmp(c, c->i.imm2, c->i.imm, false, c->i.opsize);
+	x86_far_jmp(c, c->i->imm2, c->i->imm, false, c->i->opsize);
 }
 
 void op_callf(struct x86_ctx *c)
 {
-	x86_far_jmp(c, c->i.imm2, c->i.imm, true, c->i.opsize);
+	x86_far_jmp(c, c->i->imm2, c->i->imm, true, c->i->opsize);
 }
 
 void op_retf(struct x86_ctx *c)
 {
-	x86_far_ret(c, c->i.opsize, c->i.arg ? c->i.imm : 0);
+	x86_far_ret(c, c->i->opsize, c->i->arg ? c->i->imm : 0);
 }
 
 void op_iret(struct x86_ctx *c)
 {
-	x86_iret(c, c->i.opsize);
+	x86_iret(c, c->i->opsize);
 }
 
 void op_mov_sreg(struct x86_ctx *c)
 {
-	struct x86_insn *i = &c->i;
+	const struct x86_insn *i = c->i;
 	unsigned s = i->reg & 7;
 
 	if (s >= X86_NR_SREGS)
@@ -416,7 +416,7 @@ void op_mov_sreg(struct x86_ctx *c)
 		if (i->mod == 3)
 			x86_set_reg(c, i->rm, i->opsize, sel);
 		else
-			x86_write(c, i->seg, i->ea, 2, sel);
+			x86_write(c, i->seg, c->ea, 2, sel);
 		return;
 	}
 	if (s == X86_CS)

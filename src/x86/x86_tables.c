@@ -53,7 +53,7 @@ static void load_sys(struct x86_ctx *c, uint16_t sel, bool tr)
 
 void op_grp6(struct x86_ctx *c)
 {
-	struct x86_insn *i = &c->i;
+	const struct x86_insn *i = c->i;
 	struct x86_cpu *cpu = c->cpu;
 	unsigned r = i->reg & 7;
 
@@ -65,7 +65,7 @@ void op_grp6(struct x86_ctx *c)
 		if (i->mod == 3)
 			x86_set_reg(c, i->rm, i->opsize, r ? cpu->tr.sel : cpu->ldtr.sel);
 		else
-			x86_write(c, i->seg, i->ea, 2, r ? cpu->tr.sel : cpu->ldtr.sel);
+			x86_write(c, i->seg, c->ea, 2, r ? cpu->tr.sel : cpu->ldtr.sel);
 		return;
 	case 2:	/* LLDT */
 	case 3:	/* LTR */
@@ -102,7 +102,7 @@ void op_grp6(struct x86_ctx *c)
 
 void op_lsl_lar(struct x86_ctx *c)
 {
-	struct x86_insn *i = &c->i;
+	const struct x86_insn *i = c->i;
 	struct x86_cpu *cpu = c->cpu;
 
 	if (cpu->mode == X86_MODE_REAL || (cpu->rflags & X86_FL_VM))
@@ -146,7 +146,7 @@ void op_lsl_lar(struct x86_ctx *c)
 
 static void grp7_reg(struct x86_ctx *c)
 {
-	struct x86_insn *i = &c->i;
+	const struct x86_insn *i = c->i;
 	struct x86_cpu *cpu = c->cpu;
 
 	switch (i->modrm) {
@@ -197,7 +197,7 @@ static void grp7_reg(struct x86_ctx *c)
 
 void op_grp7(struct x86_ctx *c)
 {
-	struct x86_insn *i = &c->i;
+	const struct x86_insn *i = c->i;
 	struct x86_cpu *cpu = c->cpu;
 	unsigned r = i->reg & 7;
 	bool l64 = x86_long64(c);
@@ -211,17 +211,17 @@ void op_grp7(struct x86_ctx *c)
 	case 1: { /* SIDT */
 		const struct x86_dtable *t = r ? &cpu->idtr : &cpu->gdtr;
 
-		x86_check_write(c, i->seg, i->ea, l64 ? 10 : 6);
-		x86_write(c, i->seg, i->ea, 2, t->limit);
-		x86_write(c, i->seg, (i->ea + 2) & x86_mask(i->addrsize), l64 ? 8 : 4,
+		x86_check_write(c, i->seg, c->ea, l64 ? 10 : 6);
+		x86_write(c, i->seg, c->ea, 2, t->limit);
+		x86_write(c, i->seg, (c->ea + 2) & x86_mask(i->addrsize), l64 ? 8 : 4,
 			  i->opsize == 2 && !l64 ? t->base & 0xffffff : t->base);
 		return;
 	}
 	case 2:	/* LGDT */
 	case 3: { /* LIDT */
 		need_cpl0(c);
-		uint16_t lim = x86_read(c, i->seg, i->ea, 2);
-		uint64_t base = x86_read(c, i->seg, (i->ea + 2) & x86_mask(i->addrsize), l64 ? 8 : 4);
+		uint16_t lim = x86_read(c, i->seg, c->ea, 2);
+		uint64_t base = x86_read(c, i->seg, (c->ea + 2) & x86_mask(i->addrsize), l64 ? 8 : 4);
 
 		if (!l64 && i->opsize == 2)
 			base &= 0xffffff;
@@ -234,18 +234,18 @@ void op_grp7(struct x86_ctx *c)
 		return;
 	}
 	case 4:	/* SMSW m16 */
-		x86_write(c, i->seg, i->ea, 2, cpu->cr0);
+		x86_write(c, i->seg, c->ea, 2, cpu->cr0);
 		return;
 	case 6:	/* LMSW m16 */
 		need_cpl0(c);
-		uint64_t v = x86_read(c, i->seg, i->ea, 2) & 0xf;
+		uint64_t v = x86_read(c, i->seg, c->ea, 2) & 0xf;
 
 		x86_write_cr(c, 0, (cpu->cr0 & ~0xeull) | v | (cpu->cr0 & X86_CR0_PE));
 		return;
 	case 7: { /* INVLPG */
 		need_cpl0(c);
-		uint64_t lin = l64 ? i->ea + (i->seg >= X86_FS ? cpu->seg[i->seg].base : 0)
-				   : (uint32_t)(cpu->seg[i->seg].base + i->ea);
+		uint64_t lin = l64 ? c->ea + (i->seg >= X86_FS ? cpu->seg[i->seg].base : 0)
+				   : (uint32_t)(cpu->seg[i->seg].base + c->ea);
 
 		if (!l64 || x86_canonical(lin))
 			x86_notify_invlpg(c, lin);

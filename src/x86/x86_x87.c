@@ -78,30 +78,30 @@ static int64_t to_int(const struct x86_fpu *f, long double v, unsigned bits)
 
 static long double load_mem(struct x86_ctx *c, unsigned kind)
 {
-	struct x86_insn *i = &c->i;
+	const struct x86_insn *i = c->i;
 
 	switch (kind) {
-	case 0: { uint32_t v = x86_read(c, i->seg, i->ea, 4); float f; memcpy(&f, &v, 4); return f; }
-	case 1: { uint64_t v = x86_read(c, i->seg, i->ea, 8); double d; memcpy(&d, &v, 8); return d; }
-	case 2: { long double v = 0; x86_read_buf(c, i->seg, i->ea, &v, 10); return v; }
-	case 3: return (int16_t)x86_read(c, i->seg, i->ea, 2);
-	case 4: return (int32_t)x86_read(c, i->seg, i->ea, 4);
-	default: return (int64_t)x86_read(c, i->seg, i->ea, 8);
+	case 0: { uint32_t v = x86_read(c, i->seg, c->ea, 4); float f; memcpy(&f, &v, 4); return f; }
+	case 1: { uint64_t v = x86_read(c, i->seg, c->ea, 8); double d; memcpy(&d, &v, 8); return d; }
+	case 2: { long double v = 0; x86_read_buf(c, i->seg, c->ea, &v, 10); return v; }
+	case 3: return (int16_t)x86_read(c, i->seg, c->ea, 2);
+	case 4: return (int32_t)x86_read(c, i->seg, c->ea, 4);
+	default: return (int64_t)x86_read(c, i->seg, c->ea, 8);
 	}
 }
 
 static void store_mem(struct x86_ctx *c, unsigned kind, long double v)
 {
-	struct x86_insn *i = &c->i;
+	const struct x86_insn *i = c->i;
 	struct x86_fpu *f = &c->cpu->fpu;
 
 	switch (kind) {
-	case 0: { float s = (float)v; uint32_t w; memcpy(&w, &s, 4); x86_write(c, i->seg, i->ea, 4, w); break; }
-	case 1: { double d = (double)v; uint64_t w; memcpy(&w, &d, 8); x86_write(c, i->seg, i->ea, 8, w); break; }
-	case 2: x86_write_buf(c, i->seg, i->ea, &v, 10); break;
-	case 3: x86_write(c, i->seg, i->ea, 2, to_int(f, v, 16)); break;
-	case 4: x86_write(c, i->seg, i->ea, 4, to_int(f, v, 32)); break;
-	default: x86_write(c, i->seg, i->ea, 8, to_int(f, v, 64)); break;
+	case 0: { float s = (float)v; uint32_t w; memcpy(&w, &s, 4); x86_write(c, i->seg, c->ea, 4, w); break; }
+	case 1: { double d = (double)v; uint64_t w; memcpy(&w, &d, 8); x86_write(c, i->seg, c->ea, 8, w); break; }
+	case 2: x86_write_buf(c, i->seg, c->ea, &v, 10); break;
+	case 3: x86_write(c, i->seg, c->ea, 2, to_int(f, v, 16)); break;
+	case 4: x86_write(c, i->seg, c->ea, 4, to_int(f, v, 32)); break;
+	default: x86_write(c, i->seg, c->ea, 8, to_int(f, v, 64)); break;
 	}
 }
 
@@ -147,7 +147,7 @@ static void fcomi(struct x86_ctx *c, long double a, long double b)
 /* Returns false when the instruction is not in the subset. */
 bool x86_x87_exec(struct x86_ctx *c)
 {
-	struct x86_insn *i = &c->i;
+	const struct x86_insn *i = c->i;
 	struct x86_fpu *f = &c->cpu->fpu;
 	unsigned op = i->opcode, r = i->reg & 7, sti = i->modrm & 7;
 

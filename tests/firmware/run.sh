@@ -69,7 +69,8 @@ if [ -z "$fwdir" ]; then
 fi
 if [ "$accel" = auto ]; then
 	# Resolve as mvm does, so the right tagged transcript is used.
-	if [ -r /dev/kvm ] && [ -w /dev/kvm ]; then accel=kvm; else accel=shadow; fi
+	# PVM's /dev/kvm (kvm_pvm) runs only PVM guests: mvm takes shadow there.
+	if [ -r /dev/kvm ] && [ -w /dev/kvm ] && [ ! -e /sys/module/kvm_pvm ]; then accel=kvm; else accel=shadow; fi
 fi
 if [ -n "$peer" ]; then
 	command -v qemu-system-x86_64 >/dev/null ||

@@ -1,0 +1,189 @@
+/*
+ * Blocks: 64-bit straight-line code decoded once and run as a unit.
+ *
+ * Per instruction, the single-step path pays for a fetch-window setup, a
+ * decoded-cache lookup, a register save for the abort rule, and the
+ * interrupt, budget and event checks of the run loop.  A block pays those
+ * once: it is found by its address, checked against the code bytes it was
+ * decoded from (so writes by anyone - this vCPU, another one, a device -
+ * simply make it miss), and its instructions then run back to back.
+ *
+ * Only "simple" instructions run inside the loop: ones that fall through or
+ * branch, that change no mode, interrupt or single-step state, and that
+ * write registers only after their last possible fault or read exit, so the
+ * abort rule needs no register save for them.  The first other instruction
+ * ends the block and runs through x86_step() with the full bookkeeping.  A
+ * simple instruction that writes the block's own code page, or queues an
+ * MMIO/port write, ends the block after itself (ctx.stop).
+ */
+#include "x86_internal.h"
+
+/* Handlers whose instructions may run inside a block; branches end it. */
+static const struct {
+	x86_fn fn;
+	bool branch;
+} simple_ops[] = {
+	{ op_alu, false }, { op_alu_acc, false }, { op_grp1, false }, { op_test, false }, { op_test_acc, false }, { op_grp3, false },
+	{ op_incdec_r, false }, { op_mov, false }, { op_mov_rm_imm, false }, { op_mov_r_imm, false }, { op_mov_moffs, false },
+	{ op_lea, false }, { op_movx, false }, { op_movsxd, false }, { op_xchg, false }, { op_xchg_acc, false }, { op_nop90, false },
+	{ op_nopm, false }, { op_cbw, false }, { op_cwd, false }, { op_shift, false }, { op_shld, false }, { op_imul2, false }, { op_imul3, false },
+	{ op_setcc, false }, { op_cmovcc, false }, { op_bt, false }, { op_bt_grp, false }, { op_bsf, false }, { op_bswap, false },
+	{ op_xadd, false }, { op_cmpxchg, false }, { op_push_r, false }, { op_pop_r, false }, { op_push_imm, false }, { op_leave, false },
+	{ op_lahf, false }, { op_sahf, false }, { op_cmc, false }, { op_flagop, false }, { op_popcnt, false },
+	{ op_jcc, true }, { op_jmp, true }, { op_call, true }, { op_ret, true },
+};
+
+enum kind { COMPLEX, SIMPLE, SIMPLE_BRANCH };
+
+static enum kind classify(const struct x86_insn *i)
+{
+	if (i->lock && !(i->flags & F_MEM))
+		return COMPLEX;		/* #UD, raised by x86_step() */
+	if (i->fn == op_grp45) {
+		switch (i->reg & 7) {
+		case 0: case 1: case 6: return SIMPLE;	/* INC, DEC, PUSH */
+		case 2: case 4: return SIMPLE_BRANCH;	/* near CALL/JMP indirect */
+		default: return COMPLEX;		/* far transfers, #UD */
+		}
+	}
+	for (unsigned k = 0; k < ARRAY_SIZE_X(simple_ops); k++)
+		if (simple_ops[k].fn == i->fn)
+			return simple_ops[k].branch ? SIMPLE_BRANCH : SIMPLE;
+	return COMPLEX;
+}
+
+void x86__block_flush(struct x86_cpu *cpu)
+{
+	memset(cpu->bc_slot, 0, sizeof(cpu->bc_slot));
+	cpu->bc_top = 0;
+}
+
+static inline unsigned slot_of(uint64_t lin)
+{
+	return (lin ^ (lin >> 11) ^ (lin >> 22)) & (X86_BCACHE_SLOTS - 1);
+}
+
+static inline const uint8_t *block_bytes(const struct x86_block *b)
+{
+	return (const uint8_t *)&b->insn[b->n];
+}
+
+/*
+ * Decode an instruction that is not the block's first.  Its faults are not
+ * architectural (nothing has run it yet): on one the block ends before it,
+ * and the instruction later decodes again as a block's first, for real.
+ */
+static bool try_decode(struct x86_ctx *c)
+{
+	jmp_buf saved;
+	struct x86_stats st = c->cpu->stats;
+	bool ok;
+
+	memcpy(saved, c->jb, sizeof(saved));
+	if (setjmp(c->jb) == 0) {
+		x86_decode(c);
+		ok = true;
+	} else {
+		c->cpu->stats = st;	/* an opcode #UD counted nothing yet */
+		ok = false;
+	}
+	memcpy(c->jb, saved, sizeof(saved));
+	return ok;
+}
+
+#define BLOCK_WORST (sizeof(struct x86_block) + X86_BLOCK_MAX * (sizeof(struct x86_insn) + 15))
+
+/* Decode a block at @rip, whose bytes are at @code, into the arena; NULL if none fits. */
+static struct x86_block *build(struct x86_ctx *c, uint64_t rip, const uint8_t *code, uint8_t mode)
+{
+	struct x86_cpu *cpu = c->cpu;
+	unsigned off = rip & 0xfff, pos = 0, n = 0, nsimple = 0;
+
+	if (off > 4096 - 15)
+		return NULL;	/* may cross the page: the single-step path decodes it */
+	if (cpu->bc_top + BLOCK_WORST > sizeof(cpu->bc_arena))
+		x86__block_flush(cpu);
+	struct x86_block *b = (struct x86_block *)((uint8_t *)cpu->bc_arena + cpu->bc_top);
+
+	c->fetch_lin = rip;
+	while (n < X86_BLOCK_MAX && off + pos <= 4096 - 15) {
+		c->fetch = code + pos;
+		c->fetch_avail = 4096 - (off + pos);
+		c->dec = &b->insn[n];
+		if (n == 0)
+			x86_decode(c);		/* its faults are real */
+		else if (!try_decode(c))
+			break;
+		enum kind k = classify(&b->insn[n]);
+
+		pos += b->insn[n++].len;
+		if (k == COMPLEX)
+			break;
+		nsimple++;
+		if (k == SIMPLE_BRANCH)
+			break;
+	}
+	/* the code bytes follow the last instruction slot actually used */
+	b->lin = rip;
+	b->mode = mode;
+	b->n = n;
+	b->nsimple = nsimple;
+	b->nbytes = pos;
+	memcpy((uint8_t *)block_bytes(b), code, pos);
+	size_t size = sizeof(*b) + n * sizeof(struct x86_insn) + pos;
+
+	cpu->bc_top += (size + 7) & ~(size_t)7;
+	cpu->bc_slot[slot_of(rip)] = (uint32_t)((uint8_t *)b - (uint8_t *)cpu->bc_arena) + 1;
+	return b;
+}
+
+void x86_block_exec(struct x86_ctx *c, uint64_t budget)
+{
+	struct x86_cpu *cpu = c->cpu;
+	uint64_t rip = cpu->rip;
+	uint8_t mode = 0x81 | (cpu->seg[X86_CS].db << 1);
+
+	c->regs_saved = false;	/* nothing has run yet: a fault keeps the registers as they are */
+	if (!x86_canonical(rip) || c->fpage_tag != ((rip & ~0xfffull) | (cpu->cpl == 3 ? 2 : 0) | 1))
+		x86_fetch_setup(c);	/* may fault: the fault belongs to the instruction at rip */
+	const uint8_t *code = c->fpage_hva + (rip & 0xfff);
+	uint32_t s = cpu->bc_slot[slot_of(rip)];
+	struct x86_block *b = s ? (struct x86_block *)((uint8_t *)cpu->bc_arena + s - 1) : NULL;
+
+	if (!b || b->lin != rip || b->mode != mode || memcmp(block_bytes(b), code, b->nbytes)) {
+		b = build(c, rip, code, mode);
+		if (!b) {
+			x86_step(c, NULL);
+			return;
+		}
+	}
+	unsigned n = b->nsimple;
+
+	if (n > budget)
+		n = budget;
+	c->regs_saved = false;
+	c->code_page = (uintptr_t)code & ~(uintptr_t)0xfff;
+	cpu->rflags &= ~(uint64_t)X86_FL_RF;
+	for (unsigned k = 0; k < n; k++) {
+		const struct x86_insn *i = &b->insn[k];
+
+		c->i = i;
+		c->next_rip = rip + i->len;
+		if (i->flags & F_MEM)
+			x86_calc_ea(c);
+		i->fn(c);
+		rip = cpu->rip = c->next_rip;
+		cpu->stats.insns++;
+		if (__builtin_expect(c->stop, 0)) {
+			c->code_page = 0;
+			return;
+		}
+	}
+	c->code_page = 0;
+	if (n == b->nsimple && b->n > n && budget > n) {
+		c->fetch_lin = rip;	/* for the #UD and internal-error reports */
+		c->fetch = code + (rip - b->lin);
+		c->fetch_avail = 4096 - (rip & 0xfff);
+		x86_step(c, &b->insn[n]);
+	}
+}
