@@ -243,8 +243,8 @@ struct x86_cpu {
 	 * Block cache (64-bit code): a direct-mapped table of arena offsets
 	 * (+1; 0 = empty) and a bump arena, emptied whole when it fills.
 	 */
-#define X86_BCACHE_SLOTS	2048
-#define X86_BCACHE_BYTES	(512 * 1024)
+#define X86_BCACHE_SLOTS	8192
+#define X86_BCACHE_BYTES	(2048 * 1024)
 	uint32_t bc_top;
 	uint32_t bc_slot[X86_BCACHE_SLOTS];
 	uint64_t bc_arena[X86_BCACHE_BYTES / 8];

@@ -111,19 +111,3 @@ uint64_t x86_shift(struct x86_ctx *c, unsigned op, uint64_t a, unsigned cnt, uns
 	return res;
 }
 
-bool x86_cond(uint64_t fl, unsigned cc)
-{
-	bool r;
-
-	switch (cc >> 1) {
-	case 0: r = fl & X86_FL_OF; break;
-	case 1: r = fl & X86_FL_CF; break;
-	case 2: r = fl & X86_FL_ZF; break;
-	case 3: r = fl & (X86_FL_CF | X86_FL_ZF); break;
-	case 4: r = fl & X86_FL_SF; break;
-	case 5: r = fl & X86_FL_PF; break;
-	case 6: r = !(fl & X86_FL_SF) != !(fl & X86_FL_OF); break;
-	default: r = (fl & X86_FL_ZF) || (!(fl & X86_FL_SF) != !(fl & X86_FL_OF)); break;
-	}
-	return r ^ (cc & 1);
-}

@@ -119,6 +119,7 @@ static struct x86_block *build(struct x86_ctx *c, uint64_t rip, const uint8_t *c
 		pos += b->insn[n++].len;
 		if (k == COMPLEX)
 			break;
+		x86_fast_select(&b->insn[n - 1]);
 		nsimple++;
 		if (k == SIMPLE_BRANCH)
 			break;

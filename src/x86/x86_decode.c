@@ -259,18 +259,6 @@ static void decode_modrm(struct x86_ctx *c, unsigned *idx)
 	i->seg = i->seg_ovr != 0xff ? i->seg_ovr : defseg;
 }
 
-void x86_calc_ea(struct x86_ctx *c)
-{
-	const struct x86_insn *i = c->i;
-	const uint64_t *g = c->cpu->gpr;
-	uint64_t ea = i->disp;
-
-	if (i->ea_base != X86_EA_NONE)
-		ea += i->ea_base == X86_EA_RIP ? c->next_rip : g[i->ea_base];
-	if (i->ea_index != X86_EA_NONE)
-		ea += g[i->ea_index] << i->ea_scale;
-	c->ea = ea & x86_mask(i->addrsize);
-}
 
 void x86_decode(struct x86_ctx *c)
 {

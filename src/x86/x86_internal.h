@@ -176,11 +176,24 @@ void x86_step(struct x86_ctx *c, const struct x86_insn *pre);
 
 /* x86_block.c */
 void x86_block_exec(struct x86_ctx *c, uint64_t budget);
+/* x86_fast.c: give a simple 64-bit instruction a specialised handler, if it has one */
+void x86_fast_select(struct x86_insn *i);
 void x86__block_flush(struct x86_cpu *cpu);
 
 /* x86_decode.c: decodes the instruction at c->fetch into *c->dec */
 void x86_decode(struct x86_ctx *c);
-void x86_calc_ea(struct x86_ctx *c);
+static inline void x86_calc_ea(struct x86_ctx *c)
+{
+	const struct x86_insn *i = c->i;
+	const uint64_t *g = c->cpu->gpr;
+	uint64_t ea = i->disp;
+
+	if (i->ea_base != X86_EA_NONE)
+		ea += i->ea_base == X86_EA_RIP ? c->next_rip : g[i->ea_base];
+	if (i->ea_index != X86_EA_NONE)
+		ea += g[i->ea_index] << i->ea_scale;
+	c->ea = ea & x86_mask(i->addrsize);
+}
 void x86_op_ud(struct x86_ctx *c);
 extern const struct x86_op x86_ops_1b[256], x86_ops_0f[256];
 
@@ -232,7 +245,6 @@ static inline void x86_commit_regs(struct x86_ctx *c)
 
 /* x86_alu.c */
 uint64_t x86_shift(struct x86_ctx *c, unsigned op, uint64_t a, unsigned cnt, unsigned size, uint64_t *fl);
-bool x86_cond(uint64_t fl, unsigned cc);
 extern const uint8_t x86_pf_table[256];
 #define X86_ALU_ADD 0
 #define X86_ALU_OR 1
@@ -403,7 +415,7 @@ static inline uint64_t pf_of(uint64_t res)
 	return x86_pf_table[res & 0xff];
 }
 
-static inline uint64_t x86_flags_szp(uint64_t res, unsigned size)
+static inline __attribute__((always_inline)) uint64_t x86_flags_szp(uint64_t res, unsigned size)
 {
 	uint64_t m = x86_mask(size);
 	uint64_t fl = pf_of(res);
@@ -420,7 +432,7 @@ static inline uint64_t x86_flags_logic(uint64_t res, unsigned size)
 	return x86_flags_szp(res, size);
 }
 
-static inline uint64_t x86_alu(struct x86_ctx *c, unsigned op, uint64_t a, uint64_t b, unsigned size, uint64_t *flp)
+static inline __attribute__((always_inline)) uint64_t x86_alu(struct x86_ctx *c, unsigned op, uint64_t a, uint64_t b, unsigned size, uint64_t *flp)
 {
 	uint64_t m = x86_mask(size);
 	unsigned top = size * 8 - 1;
@@ -456,6 +468,23 @@ static inline uint64_t x86_alu(struct x86_ctx *c, unsigned op, uint64_t a, uint6
 	}
 	*flp = fl;
 	return res;
+}
+
+static inline bool x86_cond(uint64_t fl, unsigned cc)
+{
+	bool r;
+
+	switch (cc >> 1) {
+	case 0: r = fl & X86_FL_OF; break;
+	case 1: r = fl & X86_FL_CF; break;
+	case 2: r = fl & X86_FL_ZF; break;
+	case 3: r = fl & (X86_FL_CF | X86_FL_ZF); break;
+	case 4: r = fl & X86_FL_SF; break;
+	case 5: r = fl & X86_FL_PF; break;
+	case 6: r = !(fl & X86_FL_SF) != !(fl & X86_FL_OF); break;
+	default: r = (fl & X86_FL_ZF) || (!(fl & X86_FL_SF) != !(fl & X86_FL_OF)); break;
+	}
+	return r ^ (cc & 1);
 }
 
 /* x86_x87.c */
