@@ -240,13 +240,14 @@ struct x86_cpu {
 #define X86_DCACHE_ENTRY_BYTES	112
 	uint64_t dcache[X86_DCACHE_ENTRIES * X86_DCACHE_ENTRY_BYTES / 8];
 	/*
-	 * Block cache (64-bit code): a direct-mapped table of arena offsets
+	 * Block cache (64-bit code): a set-associative table of arena offsets
 	 * (+1; 0 = empty) and a bump arena, emptied whole when it fills.
 	 */
-#define X86_BCACHE_SLOTS	8192
+#define X86_BCACHE_SETS		2048
+#define X86_BCACHE_WAYS		4
 #define X86_BCACHE_BYTES	(2048 * 1024)
 	uint32_t bc_top;
-	uint32_t bc_slot[X86_BCACHE_SLOTS];
+	uint32_t bc_set[X86_BCACHE_SETS][X86_BCACHE_WAYS];
 	uint64_t bc_arena[X86_BCACHE_BYTES / 8];
 };
 

@@ -30,7 +30,7 @@ static const struct {
 	{ op_setcc, false }, { op_cmovcc, false }, { op_bt, false }, { op_bt_grp, false }, { op_bsf, false }, { op_bswap, false },
 	{ op_xadd, false }, { op_cmpxchg, false }, { op_push_r, false }, { op_pop_r, false }, { op_push_imm, false }, { op_leave, false },
 	{ op_lahf, false }, { op_sahf, false }, { op_cmc, false }, { op_flagop, false }, { op_popcnt, false },
-	{ op_jcc, true }, { op_jmp, true }, { op_call, true }, { op_ret, true },
+	{ op_jcc, false }, { op_jmp, true }, { op_call, true }, { op_ret, true },
 };
 
 enum kind { COMPLEX, SIMPLE, SIMPLE_BRANCH };
@@ -52,15 +52,20 @@ static enum kind classify(const struct x86_insn *i)
 	return COMPLEX;
 }
 
-void x86__block_flush(struct x86_cpu *cpu)
+static void block_flush(struct x86_cpu *cpu)
 {
-	memset(cpu->bc_slot, 0, sizeof(cpu->bc_slot));
+	memset(cpu->bc_set, 0, sizeof(cpu->bc_set));
 	cpu->bc_top = 0;
 }
 
-static inline unsigned slot_of(uint64_t lin)
+static inline uint32_t *set_of(struct x86_cpu *cpu, uint64_t lin)
 {
-	return (lin ^ (lin >> 11) ^ (lin >> 22)) & (X86_BCACHE_SLOTS - 1);
+	return cpu->bc_set[(lin ^ (lin >> 9) ^ (lin >> 19)) & (X86_BCACHE_SETS - 1)];
+}
+
+static inline struct x86_block *block_at(struct x86_cpu *cpu, uint32_t ref)
+{
+	return (struct x86_block *)((uint8_t *)cpu->bc_arena + ref - 1);
 }
 
 static inline const uint8_t *block_bytes(const struct x86_block *b)
@@ -101,8 +106,10 @@ static struct x86_block *build(struct x86_ctx *c, uint64_t rip, const uint8_t *c
 
 	if (off > 4096 - 15)
 		return NULL;	/* may cross the page: the single-step path decodes it */
-	if (cpu->bc_top + BLOCK_WORST > sizeof(cpu->bc_arena))
-		x86__block_flush(cpu);
+	if (cpu->bc_top + BLOCK_WORST > sizeof(cpu->bc_arena)) {
+		block_flush(cpu);
+		c->blk = NULL;	/* no successor link into the emptied arena */
+	}
 	struct x86_block *b = (struct x86_block *)((uint8_t *)cpu->bc_arena + cpu->bc_top);
 
 	c->fetch_lin = rip;
@@ -116,12 +123,14 @@ static struct x86_block *build(struct x86_ctx *c, uint64_t rip, const uint8_t *c
 			break;
 		enum kind k = classify(&b->insn[n]);
 
+		b->insn[n].ofs = pos;
 		pos += b->insn[n++].len;
 		if (k == COMPLEX)
 			break;
 		x86_fast_select(&b->insn[n - 1]);
 		nsimple++;
-		if (k == SIMPLE_BRANCH)
+		/* a Jcc goes on with its fall-through only if its handler reports a taken branch */
+		if (k == SIMPLE_BRANCH || b->insn[n - 1].fn == op_jcc)
 			break;
 	}
 	/* the code bytes follow the last instruction slot actually used */
@@ -130,61 +139,165 @@ static struct x86_block *build(struct x86_ctx *c, uint64_t rip, const uint8_t *c
 	b->n = n;
 	b->nsimple = nsimple;
 	b->nbytes = pos;
+	b->succ_lin[0] = b->succ_lin[1] = 0;
 	memcpy((uint8_t *)block_bytes(b), code, pos);
 	size_t size = sizeof(*b) + n * sizeof(struct x86_insn) + pos;
 
 	cpu->bc_top += (size + 7) & ~(size_t)7;
-	cpu->bc_slot[slot_of(rip)] = (uint32_t)((uint8_t *)b - (uint8_t *)cpu->bc_arena) + 1;
+	/* most recent first; the oldest of the set's ways is dropped (it stays in the arena until a flush) */
+	uint32_t *set = set_of(cpu, rip);
+
+	memmove(set + 1, set, (X86_BCACHE_WAYS - 1) * sizeof(*set));
+	set[0] = (uint32_t)((uint8_t *)b - (uint8_t *)cpu->bc_arena) + 1;
+	return b;
+}
+
+/* Equal code bytes; @n is at most a page, both ranges are readable. */
+static inline bool same_bytes(const uint8_t *a, const uint8_t *b, unsigned n)
+{
+	uint64_t x, y;
+
+	if (n >= 8) {
+		for (unsigned k = 0; k + 8 <= n; k += 8) {
+			memcpy(&x, a + k, 8);
+			memcpy(&y, b + k, 8);
+			if (x != y)
+				return false;
+		}
+		memcpy(&x, a + n - 8, 8);
+		memcpy(&y, b + n - 8, 8);
+		return x == y;
+	}
+	for (unsigned k = 0; k < n; k++)
+		if (a[k] != b[k])
+			return false;
+	return true;
+}
+
+static struct x86_block *lookup(struct x86_cpu *cpu, uint64_t rip, const uint8_t *code, uint8_t mode)
+{
+	uint32_t *set = set_of(cpu, rip);
+
+	for (unsigned w = 0; w < X86_BCACHE_WAYS && set[w]; w++) {
+		struct x86_block *b = block_at(cpu, set[w]);
+
+		if (b->lin == rip && b->mode == mode)
+			return same_bytes(block_bytes(b), code, b->nbytes) ? b : NULL;
+	}
+	return NULL;
+}
+
+/*
+ * An abort (exception, read exit, internal error) inside a block: make RIP
+ * and the retired count those of the instruction that aborted.  The block
+ * loop keeps both in locals and writes them back only at its end.
+ */
+void x86_block_sync(struct x86_ctx *c)
+{
+	if (!c->code_page)
+		return;
+	c->cpu->rip = c->blk->lin + c->i->ofs;
+	c->cpu->stats.insns += c->i - c->blk->insn;
+	c->code_page = 0;
+}
+
+/* Blocks run back to back before the run loop looks at interrupts and budget again. */
+#define CHAIN_MAX 16
+
+static inline bool block_fits(struct x86_block *b, uint64_t rip, const uint8_t *code, uint8_t mode)
+{
+	return b->lin == rip && b->mode == mode && same_bytes(block_bytes(b), code, b->nbytes);
+}
+
+/* The block at @rip: through @prev's successor links when they know it. */
+static struct x86_block *find(struct x86_ctx *c, struct x86_block *prev, uint64_t rip,
+			      const uint8_t *code, uint8_t mode)
+{
+	struct x86_block *b;
+
+	if (prev) {
+		for (unsigned k = 0; k < 2; k++)
+			if (prev->succ_lin[k] == rip && block_fits(prev->succ[k], rip, code, mode))
+				return prev->succ[k];
+	}
+	b = lookup(c->cpu, rip, code, mode);
+	if (!b) {
+		b = build(c, rip, code, mode);
+		if (!b)
+			return NULL;
+		if (!c->blk)
+			prev = NULL;	/* the build emptied the arena */
+	}
+	if (prev) {
+		unsigned k = prev->succ_lin[0] ? 1 : 0;
+
+		prev->succ_lin[k] = rip;
+		prev->succ[k] = b;
+	}
 	return b;
 }
 
 void x86_block_exec(struct x86_ctx *c, uint64_t budget)
 {
 	struct x86_cpu *cpu = c->cpu;
-	uint64_t rip = cpu->rip;
 	uint8_t mode = 0x81 | (cpu->seg[X86_CS].db << 1);
+	struct x86_block *prev = NULL;
 
-	c->regs_saved = false;	/* nothing has run yet: a fault keeps the registers as they are */
-	if (!x86_canonical(rip) || c->fpage_tag != ((rip & ~0xfffull) | (cpu->cpl == 3 ? 2 : 0) | 1))
-		x86_fetch_setup(c);	/* may fault: the fault belongs to the instruction at rip */
-	const uint8_t *code = c->fpage_hva + (rip & 0xfff);
-	uint32_t s = cpu->bc_slot[slot_of(rip)];
-	struct x86_block *b = s ? (struct x86_block *)((uint8_t *)cpu->bc_arena + s - 1) : NULL;
+	c->regs_saved = false;	/* simple instructions need no save: see the file comment */
+	cpu->rflags &= ~(uint64_t)X86_FL_RF;
+	for (unsigned chain = 0; chain < CHAIN_MAX; chain++) {
+		uint64_t rip = cpu->rip;
 
-	if (!b || b->lin != rip || b->mode != mode || memcmp(block_bytes(b), code, b->nbytes)) {
-		b = build(c, rip, code, mode);
+		if (!x86_canonical(rip) || c->fpage_tag != ((rip & ~0xfffull) | (cpu->cpl == 3 ? 2 : 0) | 1))
+			x86_fetch_setup(c);	/* may fault: the fault belongs to the instruction at rip */
+		const uint8_t *code = c->fpage_hva + (rip & 0xfff);
+
+		c->blk = prev;
+		struct x86_block *b = find(c, prev, rip, code, mode);
+
 		if (!b) {
 			x86_step(c, NULL);
 			return;
 		}
-	}
-	unsigned n = b->nsimple;
+		unsigned n = b->nsimple, k;
 
-	if (n > budget)
-		n = budget;
-	c->regs_saved = false;
-	c->code_page = (uintptr_t)code & ~(uintptr_t)0xfff;
-	cpu->rflags &= ~(uint64_t)X86_FL_RF;
-	for (unsigned k = 0; k < n; k++) {
-		const struct x86_insn *i = &b->insn[k];
+		if (n > budget)
+			n = budget;
+		c->blk = b;
+		c->code_page = (uintptr_t)code & ~(uintptr_t)0xfff;
+		for (k = 0; k < n; k++) {
+			const struct x86_insn *i = &b->insn[k];
 
-		c->i = i;
-		c->next_rip = rip + i->len;
-		if (i->flags & F_MEM)
-			x86_calc_ea(c);
-		i->fn(c);
-		rip = cpu->rip = c->next_rip;
-		cpu->stats.insns++;
-		if (__builtin_expect(c->stop, 0)) {
-			c->code_page = 0;
+			c->i = i;
+			c->next_rip = rip + i->len;
+			if (i->flags & F_MEM)
+				x86_calc_ea(c);
+			i->fn(c);
+			rip = c->next_rip;
+			if (__builtin_expect(c->stop, 0)) {
+				k++;
+				break;
+			}
+		}
+		cpu->rip = rip;
+		cpu->stats.insns += k;
+		c->code_page = 0;
+		budget -= k;
+		prev = b;
+		if (c->stop) {
+			if (c->stop & X86_STOP_EVENT)
+				return;
+			c->stop = 0;	/* a taken branch */
+		} else if (k < b->n) {
+			if (k == b->nsimple && budget) {
+				c->fetch_lin = rip;	/* for the #UD and internal-error reports */
+				c->fetch = code + (rip - b->lin);
+				c->fetch_avail = 4096 - (rip & 0xfff);
+				x86_step(c, &b->insn[k]);
+			}
 			return;
 		}
-	}
-	c->code_page = 0;
-	if (n == b->nsimple && b->n > n && budget > n) {
-		c->fetch_lin = rip;	/* for the #UD and internal-error reports */
-		c->fetch = code + (rip - b->lin);
-		c->fetch_avail = 4096 - (rip & 0xfff);
-		x86_step(c, &b->insn[n]);
+		if (!budget)
+			return;
 	}
 }

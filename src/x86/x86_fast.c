@@ -232,8 +232,10 @@ static void jmp_rel(struct x86_ctx *c)
 #define JCC(cc) \
 static void jcc_##cc(struct x86_ctx *c) \
 { \
-	if (x86_cond(c->cpu->rflags, cc)) \
+	if (x86_cond(c->cpu->rflags, cc)) { \
 		c->next_rip += c->i->imm; \
+		c->stop |= X86_STOP_BRANCH; \
+	} \
 }
 JCC(0) JCC(1) JCC(2) JCC(3) JCC(4) JCC(5) JCC(6) JCC(7)
 JCC(8) JCC(9) JCC(10) JCC(11) JCC(12) JCC(13) JCC(14) JCC(15)

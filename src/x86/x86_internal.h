@@ -54,6 +54,7 @@ struct x86_insn {
 	uint8_t arg;		/* from the table */
 	uint16_t flags;
 	uint8_t ea_base, ea_index, ea_scale;	/* address form; X86_EA_* or a GPR */
+	uint16_t ofs;		/* offset in its block */
 	int64_t disp;
 	uint64_t imm, imm2;
 };
@@ -72,6 +73,9 @@ struct x86_block {
 	uint16_t nbytes;
 	uint8_t n, nsimple;
 	uint8_t mode;
+	/* blocks run next before (a cache of the lookup; still checked in full) */
+	uint64_t succ_lin[2];
+	struct x86_block *succ[2];
 	struct x86_insn insn[];
 };
 
@@ -119,16 +123,19 @@ struct x86_ctx {
 	bool regs_saved;
 	uint64_t save_gpr[X86_NR_GPRS];
 	uint64_t save_rflags;
-	/* block being run: its code page (host address), 0 = none */
+	/* block being run and its code page (host address), 0 = none */
+	const struct x86_block *blk;
 	uintptr_t code_page;
-	bool stop;		/* end the block after this instruction (write event, code write) */
+	uint8_t stop;		/* X86_STOP_*: end the block after this instruction */
 };
+#define X86_STOP_EVENT	1	/* a queued write to report, or a write to the block's code page */
+#define X86_STOP_BRANCH	2	/* a taken conditional branch: go on with the target's block */
 
 /* A write through host pointer @p: writes to the running block's code page end the block. */
 static inline void x86_note_write(struct x86_ctx *c, const void *p)
 {
 	if (__builtin_expect((((uintptr_t)p ^ c->code_page) & ~(uintptr_t)0xfff) == 0, 0))
-		c->stop = true;
+		c->stop |= X86_STOP_EVENT;
 }
 
 /* ---- helpers ---- */
@@ -176,6 +183,7 @@ void x86_step(struct x86_ctx *c, const struct x86_insn *pre);
 
 /* x86_block.c */
 void x86_block_exec(struct x86_ctx *c, uint64_t budget);
+void x86_block_sync(struct x86_ctx *c);
 /* x86_fast.c: give a simple 64-bit instruction a specialised handler, if it has one */
 void x86_fast_select(struct x86_insn *i);
 void x86__block_flush(struct x86_cpu *cpu);

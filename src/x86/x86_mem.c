@@ -99,7 +99,7 @@ static void queue_write(struct x86_ctx *c, bool io, uint64_t addr, unsigned len,
 		x86_internal_error(c, X86_IERR_STATE);
 	struct x86_wq_ent *e = &cpu->wq[cpu->wq_n++];
 
-	c->stop = true;		/* run() reports it after this instruction */
+	c->stop |= X86_STOP_EVENT;	/* run() reports it after this instruction */
 	e->is_io = io;
 	e->addr = addr;
 	e->len = len;

@@ -33,8 +33,9 @@ __attribute__((noreturn)) void x86_internal_error(struct x86_ctx *c, uint32_t co
 
 	c->cpu->wq_n = c->cpu->wq_pos = 0;
 	if (c->code_page) {	/* in a block: the bytes are on the block's page */
-		c->fetch = (const uint8_t *)c->code_page + (c->cpu->rip & 0xfff);
-		c->fetch_avail = 4096 - (c->cpu->rip & 0xfff);
+		c->fetch = (const uint8_t *)c->code_page + (c->blk->lin & 0xfff) + c->i->ofs;
+		c->fetch_avail = 4096 - ((c->blk->lin & 0xfff) + c->i->ofs);
+		x86_block_sync(c);
 	}
 	e->ev = X86_EV_INTERNAL_ERROR;
 	e->internal.code = code;
@@ -385,7 +386,7 @@ enum x86_event x86__run(struct x86_cpu *cpu, const struct x86_env_ops *ops,
 	x86__tlb_flush(cpu);
 	x86_commit_regs(c);
 	c->code_page = 0;
-	c->stop = false;
+	c->stop = 0;
 	c->event_done = c->rep_again = c->sti_shadow_set = false;
 	start = cpu->stats.insns;
 	/*
@@ -399,7 +400,7 @@ enum x86_event x86__run(struct x86_cpu *cpu, const struct x86_env_ops *ops,
 	case ABORT_NONE:
 		break;
 	case ABORT_EXC:
-		c->code_page = 0;
+		x86_block_sync(c);
 		if (c->regs_saved) {
 			memcpy(cpu->gpr, c->save_gpr, sizeof(c->save_gpr));
 			cpu->rflags = c->save_rflags;
@@ -417,6 +418,7 @@ enum x86_event x86__run(struct x86_cpu *cpu, const struct x86_env_ops *ops,
 		cpu->halted = false;
 		break;
 	default:	/* read exit or internal error: nothing of the instruction is kept */
+		x86_block_sync(c);
 		if (c->regs_saved) {
 			memcpy(cpu->gpr, c->save_gpr, sizeof(c->save_gpr));
 			cpu->rflags = c->save_rflags;
@@ -443,7 +445,7 @@ enum x86_event x86__run(struct x86_cpu *cpu, const struct x86_env_ops *ops,
 		uint64_t left = max_insns - (cpu->stats.insns - start) -
 				(cpu->stats.exceptions + cpu->stats.irqs - events_start);
 
-		c->stop = false;
+		c->stop = 0;
 		if (cpu->l64 && !shadow && !cpu->replay_n && !(cpu->rflags & X86_FL_TF))
 			x86_block_exec(c, left);
 		else
