@@ -174,6 +174,7 @@ static void shadow_vcpu_exit(struct vcpu *v)
 	if (!sv)
 		return;
 	shadow__exit(&sv->mmu);
+	x86__release(&sv->cpu);
 	if (v->run)
 		munmap(v->run, sv->run_size);
 	v->run = NULL;

@@ -240,15 +240,10 @@ struct x86_cpu {
 #define X86_DCACHE_ENTRY_BYTES	112
 	uint64_t dcache[X86_DCACHE_ENTRIES * X86_DCACHE_ENTRY_BYTES / 8];
 	/*
-	 * Block cache (64-bit code): a set-associative table of arena offsets
-	 * (+1; 0 = empty) and a bump arena, emptied whole when it fills.
+	 * Block cache (64-bit code, x86_block.c): mapped on first use, kept by
+	 * x86__reset(), unmapped by x86__release().
 	 */
-#define X86_BCACHE_SETS		2048
-#define X86_BCACHE_WAYS		4
-#define X86_BCACHE_BYTES	(2048 * 1024)
-	uint32_t bc_top;
-	uint32_t bc_set[X86_BCACHE_SETS][X86_BCACHE_WAYS];
-	uint64_t bc_arena[X86_BCACHE_BYTES / 8];
+	struct x86_bcache *bc;
 };
 
 /* ---- environment ---------------------------------------------------------- */
@@ -375,6 +370,8 @@ void x86__complete_mmio(struct x86_cpu *cpu, const void *data, unsigned len);
 
 /* Power-on/RESET state (real mode at F000:FFF0). tsc_khz is kept. */
 void x86__reset(struct x86_cpu *cpu);
+/* Free what the interpreter allocated for @cpu (its block cache); @cpu may be run again. */
+void x86__release(struct x86_cpu *cpu);
 /* Recompute cached mode/CPL after the backend edited registers directly. */
 void x86__state_changed(struct x86_cpu *cpu);
 

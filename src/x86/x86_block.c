@@ -16,7 +16,23 @@
  * simple instruction that writes the block's own code page, or queues an
  * MMIO/port write, ends the block after itself (ctx.stop).
  */
+#include <sys/mman.h>
+
 #include "x86_internal.h"
+
+/*
+ * A set-associative table of arena offsets (+1; 0 = empty) and a bump
+ * arena, emptied whole when it fills.  Pages are touched as blocks are
+ * made, so a guest that runs little code costs little memory.
+ */
+#define BCACHE_SETS	8192
+#define BCACHE_WAYS	4
+#define BCACHE_ARENA	(16u << 20)
+struct x86_bcache {
+	uint32_t top;
+	uint32_t set[BCACHE_SETS][BCACHE_WAYS];
+	uint64_t arena[BCACHE_ARENA / 8];
+};
 
 /* Handlers whose instructions may run inside a block; branches end it. */
 static const struct {
@@ -52,20 +68,33 @@ static enum kind classify(const struct x86_insn *i)
 	return COMPLEX;
 }
 
-static void block_flush(struct x86_cpu *cpu)
+static void block_flush(struct x86_bcache *bc)
 {
-	memset(cpu->bc_set, 0, sizeof(cpu->bc_set));
-	cpu->bc_top = 0;
+	memset(bc->set, 0, sizeof(bc->set));
+	bc->top = 0;
 }
 
-static inline uint32_t *set_of(struct x86_cpu *cpu, uint64_t lin)
+void x86_block_reset(struct x86_cpu *cpu)
 {
-	return cpu->bc_set[(lin ^ (lin >> 9) ^ (lin >> 19)) & (X86_BCACHE_SETS - 1)];
+	if (cpu->bc)
+		block_flush(cpu->bc);
 }
 
-static inline struct x86_block *block_at(struct x86_cpu *cpu, uint32_t ref)
+void x86__release(struct x86_cpu *cpu)
 {
-	return (struct x86_block *)((uint8_t *)cpu->bc_arena + ref - 1);
+	if (cpu->bc)
+		munmap(cpu->bc, sizeof(*cpu->bc));
+	cpu->bc = NULL;
+}
+
+static inline uint32_t *set_of(struct x86_bcache *bc, uint64_t lin)
+{
+	return bc->set[(lin ^ (lin >> 11) ^ (lin >> 21)) & (BCACHE_SETS - 1)];
+}
+
+static inline struct x86_block *block_at(struct x86_bcache *bc, uint32_t ref)
+{
+	return (struct x86_block *)((uint8_t *)bc->arena + ref - 1);
 }
 
 static inline const uint8_t *block_bytes(const struct x86_block *b)
@@ -101,16 +130,16 @@ static bool try_decode(struct x86_ctx *c)
 /* Decode a block at @rip, whose bytes are at @code, into the arena; NULL if none fits. */
 static struct x86_block *build(struct x86_ctx *c, uint64_t rip, const uint8_t *code, uint8_t mode)
 {
-	struct x86_cpu *cpu = c->cpu;
+	struct x86_bcache *bc = c->cpu->bc;
 	unsigned off = rip & 0xfff, pos = 0, n = 0, nsimple = 0;
 
 	if (off > 4096 - 15)
 		return NULL;	/* may cross the page: the single-step path decodes it */
-	if (cpu->bc_top + BLOCK_WORST > sizeof(cpu->bc_arena)) {
-		block_flush(cpu);
+	if (bc->top + BLOCK_WORST > sizeof(bc->arena)) {
+		block_flush(bc);
 		c->blk = NULL;	/* no successor link into the emptied arena */
 	}
-	struct x86_block *b = (struct x86_block *)((uint8_t *)cpu->bc_arena + cpu->bc_top);
+	struct x86_block *b = (struct x86_block *)((uint8_t *)bc->arena + bc->top);
 
 	c->fetch_lin = rip;
 	while (n < X86_BLOCK_MAX && off + pos <= 4096 - 15) {
@@ -127,7 +156,8 @@ static struct x86_block *build(struct x86_ctx *c, uint64_t rip, const uint8_t *c
 		pos += b->insn[n++].len;
 		if (k == COMPLEX)
 			break;
-		x86_fast_select(&b->insn[n - 1]);
+		if (!x86_fast_select(&b->insn[n - 1]))
+			b->insn[n - 1].flags |= F_LFSYNC;
 		nsimple++;
 		/* a Jcc goes on with its fall-through only if its handler reports a taken branch */
 		if (k == SIMPLE_BRANCH || b->insn[n - 1].fn == op_jcc)
@@ -143,12 +173,12 @@ static struct x86_block *build(struct x86_ctx *c, uint64_t rip, const uint8_t *c
 	memcpy((uint8_t *)block_bytes(b), code, pos);
 	size_t size = sizeof(*b) + n * sizeof(struct x86_insn) + pos;
 
-	cpu->bc_top += (size + 7) & ~(size_t)7;
+	bc->top += (size + 7) & ~(size_t)7;
 	/* most recent first; the oldest of the set's ways is dropped (it stays in the arena until a flush) */
-	uint32_t *set = set_of(cpu, rip);
+	uint32_t *set = set_of(bc, rip);
 
-	memmove(set + 1, set, (X86_BCACHE_WAYS - 1) * sizeof(*set));
-	set[0] = (uint32_t)((uint8_t *)b - (uint8_t *)cpu->bc_arena) + 1;
+	memmove(set + 1, set, (BCACHE_WAYS - 1) * sizeof(*set));
+	set[0] = (uint32_t)((uint8_t *)b - (uint8_t *)bc->arena) + 1;
 	return b;
 }
 
@@ -174,12 +204,12 @@ static inline bool same_bytes(const uint8_t *a, const uint8_t *b, unsigned n)
 	return true;
 }
 
-static struct x86_block *lookup(struct x86_cpu *cpu, uint64_t rip, const uint8_t *code, uint8_t mode)
+static struct x86_block *lookup(struct x86_bcache *bc, uint64_t rip, const uint8_t *code, uint8_t mode)
 {
-	uint32_t *set = set_of(cpu, rip);
+	uint32_t *set = set_of(bc, rip);
 
-	for (unsigned w = 0; w < X86_BCACHE_WAYS && set[w]; w++) {
-		struct x86_block *b = block_at(cpu, set[w]);
+	for (unsigned w = 0; w < BCACHE_WAYS && set[w]; w++) {
+		struct x86_block *b = block_at(bc, set[w]);
 
 		if (b->lin == rip && b->mode == mode)
 			return same_bytes(block_bytes(b), code, b->nbytes) ? b : NULL;
@@ -194,6 +224,7 @@ static struct x86_block *lookup(struct x86_cpu *cpu, uint64_t rip, const uint8_t
  */
 void x86_block_sync(struct x86_ctx *c)
 {
+	x86_lf_flush(c);
 	if (!c->code_page)
 		return;
 	c->cpu->rip = c->blk->lin + c->i->ofs;
@@ -220,7 +251,7 @@ static struct x86_block *find(struct x86_ctx *c, struct x86_block *prev, uint64_
 			if (prev->succ_lin[k] == rip && block_fits(prev->succ[k], rip, code, mode))
 				return prev->succ[k];
 	}
-	b = lookup(c->cpu, rip, code, mode);
+	b = lookup(c->cpu->bc, rip, code, mode);
 	if (!b) {
 		b = build(c, rip, code, mode);
 		if (!b)
@@ -243,6 +274,16 @@ void x86_block_exec(struct x86_ctx *c, uint64_t budget)
 	uint8_t mode = 0x81 | (cpu->seg[X86_CS].db << 1);
 	struct x86_block *prev = NULL;
 
+	if (__builtin_expect(!cpu->bc, 0)) {
+		void *m = mmap(NULL, sizeof(*cpu->bc), PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+
+		if (m == MAP_FAILED) {	/* no memory for blocks: instructions one by one */
+			x86_step(c, NULL);
+			return;
+		}
+		cpu->bc = m;
+	}
 	c->regs_saved = false;	/* simple instructions need no save: see the file comment */
 	cpu->rflags &= ~(uint64_t)X86_FL_RF;
 	for (unsigned chain = 0; chain < CHAIN_MAX; chain++) {
@@ -256,6 +297,7 @@ void x86_block_exec(struct x86_ctx *c, uint64_t budget)
 		struct x86_block *b = find(c, prev, rip, code, mode);
 
 		if (!b) {
+			x86_lf_flush(c);
 			x86_step(c, NULL);
 			return;
 		}
@@ -270,8 +312,12 @@ void x86_block_exec(struct x86_ctx *c, uint64_t budget)
 
 			c->i = i;
 			c->next_rip = rip + i->len;
-			if (i->flags & F_MEM)
-				x86_calc_ea(c);
+			if (i->flags & (F_MEM | F_LFSYNC)) {
+				if (i->flags & F_LFSYNC)
+					x86_lf_flush(c);
+				if (i->flags & F_MEM)
+					x86_calc_ea(c);
+			}
 			i->fn(c);
 			rip = c->next_rip;
 			if (__builtin_expect(c->stop, 0)) {
@@ -285,10 +331,13 @@ void x86_block_exec(struct x86_ctx *c, uint64_t budget)
 		budget -= k;
 		prev = b;
 		if (c->stop) {
-			if (c->stop & X86_STOP_EVENT)
+			if (c->stop & X86_STOP_EVENT) {
+				x86_lf_flush(c);
 				return;
+			}
 			c->stop = 0;	/* a taken branch */
 		} else if (k < b->n) {
+			x86_lf_flush(c);
 			if (k == b->nsimple && budget) {
 				c->fetch_lin = rip;	/* for the #UD and internal-error reports */
 				c->fetch = code + (rip - b->lin);
@@ -298,6 +347,7 @@ void x86_block_exec(struct x86_ctx *c, uint64_t budget)
 			return;
 		}
 		if (!budget)
-			return;
+			break;
 	}
+	x86_lf_flush(c);
 }

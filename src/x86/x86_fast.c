@@ -12,6 +12,15 @@
  * Register-register forms read their destination from i->rm and their source
  * from i->reg: the selector swaps the two for the "Gv, Ev" encodings.  These
  * handlers run only inside blocks, after x86_calc_ea() for memory forms.
+ *
+ * Lazy flags: most arithmetic flags are overwritten before anything reads
+ * them (a bignum loop computes seventeen sets per iteration and reads four).
+ * So these handlers record the operation, its operands and its result in
+ * the context (ctx.lf_*) and flags are computed only when read: a Jcc or
+ * ADC asks for one condition, anything else gets RFLAGS rebuilt first by
+ * x86_lf_flush() (other handlers in the block, the block's end, an abort).
+ * Handlers record only after their last fault point, so at an abort the
+ * record still describes the flags before the aborting instruction.
  */
 #include "x86_internal.h"
 
@@ -20,36 +29,144 @@ static inline uint64_t opsz_trunc(uint64_t v, unsigned size)
 	return size == 8 ? v : (uint32_t)v;
 }
 
+/* ---- lazy flags ---- */
+
+enum { LF_ADD = 1, LF_SUB, LF_LOGIC, LF_IMUL, LF_SHL, LF_SHR, LF_SAR, LF_INC, LF_DEC };
+
+static inline void lf_set(struct x86_ctx *c, unsigned op, unsigned size, uint64_t a, uint64_t b, uint64_t res)
+{
+	c->lf_op = op;
+	c->lf_size = size;
+	c->lf_a = a;
+	c->lf_b = b;
+	c->lf_res = res;
+}
+
+/* CF of the recorded operation; INC/DEC keep the CF before them in lf_b. */
+static inline uint64_t lf_cf(const struct x86_ctx *c)
+{
+	uint64_t a = c->lf_a, b = c->lf_b, r = c->lf_res;
+	unsigned top = c->lf_size * 8 - 1;
+
+	switch (c->lf_op) {
+	case 0: return c->cpu->rflags & X86_FL_CF;
+	case LF_ADD: return (((a & b) | ((a | b) & ~r)) >> top) & 1;
+	case LF_SUB: return (((~a & b) | ((~a | b) & r)) >> top) & 1;
+	case LF_LOGIC: return 0;
+	case LF_SHL: return (a >> (top + 1 - b)) & 1;
+	case LF_SHR: return (a >> (b - 1)) & 1;
+	case LF_SAR: return (uint64_t)(x86_sext(a, c->lf_size) >> (b - 1)) & 1;
+	default: return b;	/* IMUL: overflow; INC/DEC: the CF before */
+	}
+}
+
+/* The arithmetic flags of the record, as the generic handlers compute them. */
+static uint64_t lf_flags(const struct x86_ctx *c)
+{
+	uint64_t a = c->lf_a, b = c->lf_b, r = c->lf_res;
+	unsigned size = c->lf_size, top = size * 8 - 1;
+	uint64_t fl = x86_flags_szp(r, size);
+
+	switch (c->lf_op) {
+	case LF_ADD:
+	case LF_INC:
+		if (c->lf_op == LF_INC)
+			b = 1;
+		fl |= (((a ^ r) & (b ^ r)) >> top) & 1 ? X86_FL_OF : 0;
+		fl |= (a ^ b ^ r) & X86_FL_AF;
+		break;
+	case LF_SUB:
+	case LF_DEC:
+		if (c->lf_op == LF_DEC)
+			b = 1;
+		fl |= (((a ^ b) & (a ^ r)) >> top) & 1 ? X86_FL_OF : 0;
+		fl |= (a ^ b ^ r) & X86_FL_AF;
+		break;
+	case LF_IMUL:
+		fl &= ~(uint64_t)X86_FL_ZF;
+		fl |= b ? X86_FL_OF : 0;
+		break;
+	case LF_SHL:
+		fl |= (((r >> top) & 1) ^ lf_cf(c)) ? X86_FL_OF : 0;
+		break;
+	case LF_SHR:
+		fl |= ((a >> top) & 1) ? X86_FL_OF : 0;
+		break;
+	default:	/* LOGIC, SAR */
+		break;
+	}
+	return fl | (lf_cf(c) ? X86_FL_CF : 0);
+}
+
+void x86_lf_flush(struct x86_ctx *c)
+{
+	if (c->lf_op) {
+		x86_set_arith(c->cpu, lf_flags(c));
+		c->lf_op = 0;
+	}
+}
+
+static inline bool lf_cond(struct x86_ctx *c, unsigned cc)
+{
+	switch (cc >> 1) {
+	case 1:		/* B / AE */
+		return lf_cf(c) ^ (cc & 1);
+	case 2:		/* Z / NZ */
+		if (c->lf_op && c->lf_op != LF_IMUL)
+			return !(c->lf_res & x86_mask(c->lf_size)) ^ (cc & 1);
+		break;
+	default:
+		break;
+	}
+	x86_lf_flush(c);
+	return x86_cond(c->cpu->rflags, cc);
+}
+
 /* ---- ALU ---- */
+
+static inline uint64_t alu_lazy(struct x86_ctx *c, unsigned op, uint64_t a, uint64_t b, unsigned size)
+{
+	uint64_t m = x86_mask(size), r;
+
+	a &= m;
+	b &= m;
+	switch (op) {
+	case X86_ALU_ADD: r = (a + b) & m; lf_set(c, LF_ADD, size, a, b, r); break;
+	case X86_ALU_ADC: r = (a + b + lf_cf(c)) & m; lf_set(c, LF_ADD, size, a, b, r); break;
+	case X86_ALU_SUB: case X86_ALU_CMP: r = (a - b) & m; lf_set(c, LF_SUB, size, a, b, r); break;
+	case X86_ALU_SBB: r = (a - b - lf_cf(c)) & m; lf_set(c, LF_SUB, size, a, b, r); break;
+	case X86_ALU_AND: r = a & b; lf_set(c, LF_LOGIC, size, a, b, r); break;
+	case X86_ALU_OR: r = a | b; lf_set(c, LF_LOGIC, size, a, b, r); break;
+	default: r = a ^ b; lf_set(c, LF_LOGIC, size, a, b, r); break;
+	}
+	return r;
+}
 
 #define ALU_FORMS(OP, op, SZ) \
 static void alu_rr_##op##SZ(struct x86_ctx *c) \
 { \
 	const struct x86_insn *i = c->i; \
-	uint64_t *g = c->cpu->gpr, fl; \
-	uint64_t r = x86_alu(c, X86_ALU_##OP, g[i->rm], g[i->reg], SZ, &fl); \
+	uint64_t *g = c->cpu->gpr; \
+	uint64_t r = alu_lazy(c, X86_ALU_##OP, g[i->rm], g[i->reg], SZ); \
 	if (X86_ALU_##OP != X86_ALU_CMP) \
-		g[i->rm] = opsz_trunc(r, SZ); \
-	x86_set_arith(c->cpu, fl); \
+		g[i->rm] = r; \
 } \
 static void alu_ri_##op##SZ(struct x86_ctx *c) \
 { \
 	const struct x86_insn *i = c->i; \
-	uint64_t *g = c->cpu->gpr, fl; \
-	uint64_t r = x86_alu(c, X86_ALU_##OP, g[i->rm], i->imm, SZ, &fl); \
+	uint64_t *g = c->cpu->gpr; \
+	uint64_t r = alu_lazy(c, X86_ALU_##OP, g[i->rm], i->imm, SZ); \
 	if (X86_ALU_##OP != X86_ALU_CMP) \
-		g[i->rm] = opsz_trunc(r, SZ); \
-	x86_set_arith(c->cpu, fl); \
+		g[i->rm] = r; \
 } \
 static void alu_rm_##op##SZ(struct x86_ctx *c) \
 { \
 	const struct x86_insn *i = c->i; \
-	uint64_t *g = c->cpu->gpr, fl; \
+	uint64_t *g = c->cpu->gpr; \
 	uint64_t v = x86_read(c, i->seg, c->ea, SZ); \
-	uint64_t r = x86_alu(c, X86_ALU_##OP, g[i->reg], v, SZ, &fl); \
+	uint64_t r = alu_lazy(c, X86_ALU_##OP, g[i->reg], v, SZ); \
 	if (X86_ALU_##OP != X86_ALU_CMP) \
-		g[i->reg] = opsz_trunc(r, SZ); \
-	x86_set_arith(c->cpu, fl); \
+		g[i->reg] = r; \
 }
 
 #define ALU_ALL(SZ) \
@@ -70,7 +187,7 @@ static const x86_fn alu_rm[2][8] = { ALU_TABLE(rm, 4), ALU_TABLE(rm, 8) };
 static void test_rr##SZ(struct x86_ctx *c) \
 { \
 	const uint64_t *g = c->cpu->gpr; \
-	x86_set_arith(c->cpu, x86_flags_logic(opsz_trunc(g[c->i->rm] & g[c->i->reg], SZ), SZ)); \
+	lf_set(c, LF_LOGIC, SZ, 0, 0, opsz_trunc(g[c->i->rm] & g[c->i->reg], SZ)); \
 }
 TEST_RR(4)
 TEST_RR(8)
@@ -150,23 +267,31 @@ static void imul_rr8(struct x86_ctx *c)
 	uint64_t *g = c->cpu->gpr;
 	__int128 p = (__int128)(int64_t)g[i->rm] * (int64_t)g[i->reg];
 	uint64_t lo = (uint64_t)p;
-	uint64_t fl = x86_flags_szp(lo, 8) & ~(uint64_t)X86_FL_ZF;
 
-	if (p != (__int128)(int64_t)lo)
-		fl |= X86_FL_CF | X86_FL_OF;
 	g[i->reg] = lo;
-	x86_set_arith(c->cpu, fl);
+	lf_set(c, LF_IMUL, 8, 0, p != (__int128)(int64_t)lo, lo);
 }
 
 /* SHL/SHR/SAR r, imm8 (count already masked, non-zero: the selector checks) */
 #define SHIFT_RI(SZ) \
-static void shift_ri##SZ(struct x86_ctx *c) \
+static void shl_ri##SZ(struct x86_ctx *c) \
 { \
-	const struct x86_insn *i = c->i; \
-	uint64_t *g = c->cpu->gpr, fl; \
-	uint64_t r = x86_shift(c, i->reg & 7, g[i->rm], i->imm, SZ, &fl); \
-	g[i->rm] = r; \
-	x86_set_arith(c->cpu, fl); \
+	uint64_t *g = c->cpu->gpr, a = opsz_trunc(g[c->i->rm], SZ), r = opsz_trunc(a << c->i->imm, SZ); \
+	g[c->i->rm] = r; \
+	lf_set(c, LF_SHL, SZ, a, c->i->imm, r); \
+} \
+static void shr_ri##SZ(struct x86_ctx *c) \
+{ \
+	uint64_t *g = c->cpu->gpr, a = opsz_trunc(g[c->i->rm], SZ), r = a >> c->i->imm; \
+	g[c->i->rm] = r; \
+	lf_set(c, LF_SHR, SZ, a, c->i->imm, r); \
+} \
+static void sar_ri##SZ(struct x86_ctx *c) \
+{ \
+	uint64_t *g = c->cpu->gpr, a = opsz_trunc(g[c->i->rm], SZ); \
+	uint64_t r = opsz_trunc((uint64_t)(x86_sext(a, SZ) >> c->i->imm), SZ); \
+	g[c->i->rm] = r; \
+	lf_set(c, LF_SAR, SZ, a, c->i->imm, r); \
 }
 SHIFT_RI(4)
 SHIFT_RI(8)
@@ -174,17 +299,15 @@ SHIFT_RI(8)
 #define INCDEC(SZ) \
 static void inc_r##SZ(struct x86_ctx *c) \
 { \
-	uint64_t *g = c->cpu->gpr, fl, cf = c->cpu->rflags & X86_FL_CF; \
-	uint64_t r = x86_alu(c, X86_ALU_ADD, g[c->i->rm], 1, SZ, &fl); \
-	g[c->i->rm] = opsz_trunc(r, SZ); \
-	x86_set_arith(c->cpu, (fl & ~(uint64_t)X86_FL_CF) | cf); \
+	uint64_t *g = c->cpu->gpr, a = opsz_trunc(g[c->i->rm], SZ), r = opsz_trunc(a + 1, SZ); \
+	lf_set(c, LF_INC, SZ, a, lf_cf(c), r); \
+	g[c->i->rm] = r; \
 } \
 static void dec_r##SZ(struct x86_ctx *c) \
 { \
-	uint64_t *g = c->cpu->gpr, fl, cf = c->cpu->rflags & X86_FL_CF; \
-	uint64_t r = x86_alu(c, X86_ALU_SUB, g[c->i->rm], 1, SZ, &fl); \
-	g[c->i->rm] = opsz_trunc(r, SZ); \
-	x86_set_arith(c->cpu, (fl & ~(uint64_t)X86_FL_CF) | cf); \
+	uint64_t *g = c->cpu->gpr, a = opsz_trunc(g[c->i->rm], SZ), r = opsz_trunc(a - 1, SZ); \
+	lf_set(c, LF_DEC, SZ, a, lf_cf(c), r); \
+	g[c->i->rm] = r; \
 }
 INCDEC(4)
 INCDEC(8)
@@ -232,7 +355,7 @@ static void jmp_rel(struct x86_ctx *c)
 #define JCC(cc) \
 static void jcc_##cc(struct x86_ctx *c) \
 { \
-	if (x86_cond(c->cpu->rflags, cc)) { \
+	if (lf_cond(c, cc)) { \
 		c->next_rip += c->i->imm; \
 		c->stop |= X86_STOP_BRANCH; \
 	} \
@@ -244,6 +367,37 @@ static const x86_fn jcc[16] = {
 	jcc_8, jcc_9, jcc_10, jcc_11, jcc_12, jcc_13, jcc_14, jcc_15,
 };
 
+/* SETcc r8 / m8, CMOVcc r, r/m: conditions straight from the lazy record */
+static void setcc_r(struct x86_ctx *c)
+{
+	uint64_t *g = c->cpu->gpr;
+
+	g[c->i->rm] = (g[c->i->rm] & ~0xffull) | lf_cond(c, c->i->opcode & 15);
+}
+
+static void setcc_m(struct x86_ctx *c)
+{
+	const struct x86_insn *i = c->i;
+
+	x86_write(c, i->seg, c->ea, 1, lf_cond(c, i->opcode & 15));
+}
+
+#define CMOV(SZ) \
+static void cmov_r##SZ(struct x86_ctx *c) \
+{ \
+	const struct x86_insn *i = c->i; \
+	uint64_t *g = c->cpu->gpr; \
+	g[i->reg] = opsz_trunc(lf_cond(c, i->opcode & 15) ? g[i->rm] : g[i->reg], SZ); \
+} \
+static void cmov_m##SZ(struct x86_ctx *c) \
+{ \
+	const struct x86_insn *i = c->i; \
+	uint64_t *g = c->cpu->gpr, v = x86_read(c, i->seg, c->ea, SZ);	/* read either way */ \
+	g[i->reg] = opsz_trunc(lf_cond(c, i->opcode & 15) ? v : g[i->reg], SZ); \
+}
+CMOV(4)
+CMOV(8)
+
 /* ---- selection ---- */
 
 static void swap_reg_rm(struct x86_insn *i)
@@ -254,7 +408,7 @@ static void swap_reg_rm(struct x86_insn *i)
 	i->rm = t;
 }
 
-void x86_fast_select(struct x86_insn *i)
+static void choose(struct x86_insn *i)
 {
 	bool mem = i->flags & F_MEM;
 	unsigned sz = i->opsize, w = sz == 8;
@@ -269,6 +423,13 @@ void x86_fast_select(struct x86_insn *i)
 	if (i->fn == op_jmp) {
 		i->imm = i->opcode == 0xeb ? (uint64_t)(int64_t)(int8_t)i->imm : i->imm;
 		i->fn = jmp_rel;
+		return;
+	}
+	if (i->fn == op_setcc) {
+		if (mem)
+			i->fn = setcc_m;
+		else if (i->rex || i->rm < 4 || i->rm >= 8)
+			i->fn = setcc_r;	/* not AH..BH */
 		return;
 	}
 	if (sz != 4 && sz != 8)
@@ -324,6 +485,8 @@ void x86_fast_select(struct x86_insn *i)
 		if (!mem && !(i->arg & 1) && i->rm >= 4 && i->rm < 8 && !i->rex)
 			return;		/* AH..BH */
 		i->fn = mem ? movx_m[i->arg & 3] : movx_r[i->arg & 3];
+	} else if (i->fn == op_cmovcc) {
+		i->fn = mem ? (w ? cmov_m8 : cmov_m4) : (w ? cmov_r8 : cmov_r4);
 	} else if (i->fn == op_imul2 && !mem && sz == 8) {
 		i->fn = imul_rr8;
 	} else if (i->fn == op_shift && !mem && i->arg == 2) {
@@ -331,9 +494,18 @@ void x86_fast_select(struct x86_insn *i)
 
 		if ((op == 4 || op == 5 || op == 7) && cnt) {
 			i->imm = cnt;
-			i->fn = w ? shift_ri8 : shift_ri4;
+			i->fn = op == 4 ? (w ? shl_ri8 : shl_ri4) : op == 5 ? (w ? shr_ri8 : shr_ri4) :
+				(w ? sar_ri8 : sar_ri4);
 		}
 	} else if (i->fn == op_grp45 && !mem && (i->reg & 7) <= 1) {
 		i->fn = (i->reg & 7) ? (w ? dec_r8 : dec_r4) : (w ? inc_r8 : inc_r4);
 	}
+}
+
+bool x86_fast_select(struct x86_insn *i)
+{
+	x86_fn fn = i->fn;
+
+	choose(i);
+	return i->fn != fn;
 }

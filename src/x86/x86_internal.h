@@ -27,6 +27,7 @@ enum x86_mode { X86_MODE_REAL, X86_MODE_PROT, X86_MODE_LONG };
 #define F_SSE		(1u << 12)	/* 66/F2/F3 select the operation, not size/rep */
 #define F_F64		(1u << 13)	/* operand size forced to 64 in long mode */
 #define F_MEM		(1u << 14)	/* set by the decoder: ModRM names a memory operand */
+#define F_LFSYNC	(1u << 15)	/* in a block: generic handler, needs RFLAGS rebuilt first */
 
 struct x86_ctx;
 typedef void (*x86_fn)(struct x86_ctx *c);
@@ -127,6 +128,9 @@ struct x86_ctx {
 	const struct x86_block *blk;
 	uintptr_t code_page;
 	uint8_t stop;		/* X86_STOP_*: end the block after this instruction */
+	/* lazy arithmetic flags (x86_fast.c); lf_op 0 = RFLAGS holds them */
+	uint8_t lf_op, lf_size;
+	uint64_t lf_a, lf_b, lf_res;
 };
 #define X86_STOP_EVENT	1	/* a queued write to report, or a write to the block's code page */
 #define X86_STOP_BRANCH	2	/* a taken conditional branch: go on with the target's block */
@@ -184,8 +188,11 @@ void x86_step(struct x86_ctx *c, const struct x86_insn *pre);
 /* x86_block.c */
 void x86_block_exec(struct x86_ctx *c, uint64_t budget);
 void x86_block_sync(struct x86_ctx *c);
-/* x86_fast.c: give a simple 64-bit instruction a specialised handler, if it has one */
-void x86_fast_select(struct x86_insn *i);
+void x86_block_reset(struct x86_cpu *cpu);	/* x86__reset(): forget every block */
+/* x86_fast.c: give a simple 64-bit instruction a specialised handler; false if it has none */
+bool x86_fast_select(struct x86_insn *i);
+/* x86_fast.c: write pending lazy flags into RFLAGS */
+void x86_lf_flush(struct x86_ctx *c);
 void x86__block_flush(struct x86_cpu *cpu);
 
 /* x86_decode.c: decodes the instruction at c->fetch into *c->dec */

@@ -8,11 +8,14 @@ void x86__reset(struct x86_cpu *cpu)
 {
 	uint64_t khz = cpu->tsc_khz;
 	const uint64_t *gen = cpu->tlb_gen;
+	struct x86_bcache *bc = cpu->bc;
 	uint32_t id[4];
 
 	memset(cpu, 0, sizeof(*cpu));
 	cpu->tsc_khz = khz;
 	cpu->tlb_gen = gen;
+	cpu->bc = bc;
+	x86_block_reset(cpu);
 	cpu->inject_irq = -1;
 	cpu->rip = 0xfff0;
 	cpu->rflags = X86_FL_FIXED1;

@@ -35,8 +35,8 @@ __attribute__((noreturn)) void x86_internal_error(struct x86_ctx *c, uint32_t co
 	if (c->code_page) {	/* in a block: the bytes are on the block's page */
 		c->fetch = (const uint8_t *)c->code_page + (c->blk->lin & 0xfff) + c->i->ofs;
 		c->fetch_avail = 4096 - ((c->blk->lin & 0xfff) + c->i->ofs);
-		x86_block_sync(c);
 	}
+	x86_block_sync(c);
 	e->ev = X86_EV_INTERNAL_ERROR;
 	e->internal.code = code;
 	e->internal.rip = c->cpu->rip;
@@ -388,6 +388,7 @@ enum x86_event x86__run(struct x86_cpu *cpu, const struct x86_env_ops *ops,
 	c->code_page = 0;
 	c->stop = 0;
 	c->event_done = c->rep_again = c->sti_shadow_set = false;
+	c->lf_op = 0;
 	start = cpu->stats.insns;
 	/*
 	 * Deliveries count against the budget too: a handler that faults on
