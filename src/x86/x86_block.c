@@ -99,7 +99,7 @@ static inline struct x86_block *block_at(struct x86_bcache *bc, uint32_t ref)
 
 static inline const uint8_t *block_bytes(const struct x86_block *b)
 {
-	return (const uint8_t *)&b->insn[b->n];
+	return (const uint8_t *)&b->insn[b->n + 1];
 }
 
 /*
@@ -125,7 +125,7 @@ static bool try_decode(struct x86_ctx *c)
 	return ok;
 }
 
-#define BLOCK_WORST (sizeof(struct x86_block) + X86_BLOCK_MAX * (sizeof(struct x86_insn) + 15))
+#define BLOCK_WORST (sizeof(struct x86_block) + (X86_BLOCK_MAX + 1) * sizeof(struct x86_insn) + X86_BLOCK_MAX * 15)
 
 /* Decode a block at @rip, whose bytes are at @code, into the arena; NULL if none fits. */
 static struct x86_block *build(struct x86_ctx *c, uint64_t rip, const uint8_t *code, uint8_t mode)
@@ -154,10 +154,11 @@ static struct x86_block *build(struct x86_ctx *c, uint64_t rip, const uint8_t *c
 
 		b->insn[n].ofs = pos;
 		pos += b->insn[n++].len;
-		if (k == COMPLEX)
+		if (k == COMPLEX) {
+			b->insn[n - 1].bfn = x86_fast_end;	/* the chain stops before it */
 			break;
-		if (!x86_fast_select(&b->insn[n - 1]))
-			b->insn[n - 1].flags |= F_LFSYNC;
+		}
+		x86_fast_select(&b->insn[n - 1]);
 		nsimple++;
 		/* a Jcc goes on with its fall-through only if its handler reports a taken branch */
 		if (k == SIMPLE_BRANCH || b->insn[n - 1].fn == op_jcc)
@@ -170,8 +171,11 @@ static struct x86_block *build(struct x86_ctx *c, uint64_t rip, const uint8_t *c
 	b->nsimple = nsimple;
 	b->nbytes = pos;
 	b->succ_lin[0] = b->succ_lin[1] = 0;
+	memset(&b->insn[n], 0, sizeof(b->insn[n]));
+	b->insn[n].ofs = pos;
+	b->insn[n].bfn = x86_fast_end;
 	memcpy((uint8_t *)block_bytes(b), code, pos);
-	size_t size = sizeof(*b) + n * sizeof(struct x86_insn) + pos;
+	size_t size = sizeof(*b) + (n + 1) * sizeof(struct x86_insn) + pos;
 
 	bc->top += (size + 7) & ~(size_t)7;
 	/* most recent first; the oldest of the set's ways is dropped (it stays in the arena until a flush) */
@@ -307,22 +311,35 @@ void x86_block_exec(struct x86_ctx *c, uint64_t budget)
 			n = budget;
 		c->blk = b;
 		c->code_page = (uintptr_t)code & ~(uintptr_t)0xfff;
-		for (k = 0; k < n; k++) {
-			const struct x86_insn *i = &b->insn[k];
+		if (__builtin_expect(n == b->nsimple, 1)) {
+			/* the whole run: one chain of handler tail calls */
+			const struct x86_insn *i = &b->insn[0];
 
 			c->i = i;
 			c->next_rip = rip + i->len;
-			if (i->flags & (F_MEM | F_LFSYNC)) {
-				if (i->flags & F_LFSYNC)
-					x86_lf_flush(c);
-				if (i->flags & F_MEM)
-					x86_calc_ea(c);
-			}
-			i->fn(c);
-			rip = c->next_rip;
-			if (__builtin_expect(c->stop, 0)) {
+			i->bfn(c, i);
+			k = c->i - b->insn;
+			if (c->stop) {
 				k++;
-				break;
+				rip = c->next_rip;
+			} else {
+				rip = c->next_rip - c->i->len;	/* at the end marker or the last instruction */
+			}
+		} else {
+			/* the budget ends inside the run: one instruction at a time */
+			for (k = 0; k < n; k++) {
+				const struct x86_insn *i = &b->insn[k];
+
+				c->i = i;
+				c->next_rip = rip + i->len;
+				c->stop |= X86_STOP_ONE;
+				i->bfn(c, i);
+				c->stop &= ~X86_STOP_ONE;
+				rip = c->next_rip;
+				if (c->stop) {
+					k++;
+					break;
+				}
 			}
 		}
 		cpu->rip = rip;

@@ -8,6 +8,9 @@
  *   leaf 1 EDX: FPU DE PSE TSC MSR PAE CX8 SEP PGE CMOV PAT PSE36 CLFLUSH MMX FXSR SSE SSE2
  *   leaf 1 ECX: CX16 POPCNT HYPERVISOR
  *   0x80000001 EDX: SYSCALL NX RDTSCP LM (+ AMD's copies of leaf-1 bits); ECX: LAHF_LM
+ *   leaf 7 EBX: ERMS; EDX: FSRM - REP MOVSB/STOSB are one bulk copy here
+ *   (x86_string.c), so Linux's memcpy/memset/clear_page pick them over
+ *   their unrolled MOV loops, as they do on current hardware
  * Dropped from qemu64: SVM (no nested virt), SSE3 (not implemented), APIC
  * (the backend has no local APIC yet: guests run in PIC mode), MTRR/MCE/MCA
  * (their MSR banks are not emulated).  No XSAVE/AVX/PCID/SMEP/SMAP/FSGSBASE/
@@ -25,6 +28,8 @@
 #define AMD_MIRROR (L1_EDX & 0x0183f3ffu)
 #define E1_EDX (AMD_MIRROR | (1u << 11) | (1u << 20) | (1u << 27) | (1u << 29))
 #define E1_ECX (1u << 0)
+#define L7_EBX (1u << 9)	/* ERMS */
+#define L7_EDX (1u << 4)	/* FSRM */
 
 #define FAMILY 6
 #define MODEL 6
@@ -40,7 +45,6 @@ void x86__cpuid(const struct x86_cpu *cpu, uint32_t leaf, uint32_t subleaf, uint
 	uint32_t *a = &out[0], *b = &out[1], *c = &out[2], *d = &out[3];
 	static const char brand[48] = "QEMU Virtual CPU version 2.5+ (mvm interpreter)";
 
-	(void)subleaf;
 	*a = *b = *c = *d = 0;
 	switch (leaf) {
 	case 0:
@@ -55,6 +59,12 @@ void x86__cpuid(const struct x86_cpu *cpu, uint32_t leaf, uint32_t subleaf, uint
 		*b = (8u << 8) | (1u << 16);	/* CLFLUSH 64 B, 1 logical CPU, APIC ID 0 (env_ops.cpuid adjusts) */
 		*c = L1_ECX;
 		*d = L1_EDX;
+		break;
+	case 7:
+		if (subleaf == 0) {
+			*b = L7_EBX;
+			*d = L7_EDX;
+		}
 		break;
 	case 0x40000000:
 		*a = 0x40000001;

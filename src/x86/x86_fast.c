@@ -143,30 +143,31 @@ static inline uint64_t alu_lazy(struct x86_ctx *c, unsigned op, uint64_t a, uint
 }
 
 #define ALU_FORMS(OP, op, SZ) \
-static void alu_rr_##op##SZ(struct x86_ctx *c) \
+static void alu_rr_##op##SZ(struct x86_ctx *c, const struct x86_insn *i) \
 { \
-	const struct x86_insn *i = c->i; \
 	uint64_t *g = c->cpu->gpr; \
 	uint64_t r = alu_lazy(c, X86_ALU_##OP, g[i->rm], g[i->reg], SZ); \
 	if (X86_ALU_##OP != X86_ALU_CMP) \
 		g[i->rm] = r; \
+	NEXT(c, i); \
 } \
-static void alu_ri_##op##SZ(struct x86_ctx *c) \
+static void alu_ri_##op##SZ(struct x86_ctx *c, const struct x86_insn *i) \
 { \
-	const struct x86_insn *i = c->i; \
 	uint64_t *g = c->cpu->gpr; \
 	uint64_t r = alu_lazy(c, X86_ALU_##OP, g[i->rm], i->imm, SZ); \
 	if (X86_ALU_##OP != X86_ALU_CMP) \
 		g[i->rm] = r; \
+	NEXT(c, i); \
 } \
-static void alu_rm_##op##SZ(struct x86_ctx *c) \
+static void alu_rm_##op##SZ(struct x86_ctx *c, const struct x86_insn *i) \
 { \
-	const struct x86_insn *i = c->i; \
+	x86_calc_ea(c); \
 	uint64_t *g = c->cpu->gpr; \
 	uint64_t v = x86_read(c, i->seg, c->ea, SZ); \
 	uint64_t r = alu_lazy(c, X86_ALU_##OP, g[i->reg], v, SZ); \
 	if (X86_ALU_##OP != X86_ALU_CMP) \
 		g[i->reg] = r; \
+	NEXT(c, i); \
 }
 
 #define ALU_ALL(SZ) \
@@ -178,16 +179,17 @@ ALU_ALL(8)
 #define ALU_TABLE(form, SZ) { \
 	alu_##form##_add##SZ, alu_##form##_or##SZ, alu_##form##_adc##SZ, alu_##form##_sbb##SZ, \
 	alu_##form##_and##SZ, alu_##form##_sub##SZ, alu_##form##_xor##SZ, alu_##form##_cmp##SZ }
-static const x86_fn alu_rr[2][8] = { ALU_TABLE(rr, 4), ALU_TABLE(rr, 8) };
-static const x86_fn alu_ri[2][8] = { ALU_TABLE(ri, 4), ALU_TABLE(ri, 8) };
-static const x86_fn alu_rm[2][8] = { ALU_TABLE(rm, 4), ALU_TABLE(rm, 8) };
+static const x86_bfn alu_rr[2][8] = { ALU_TABLE(rr, 4), ALU_TABLE(rr, 8) };
+static const x86_bfn alu_ri[2][8] = { ALU_TABLE(ri, 4), ALU_TABLE(ri, 8) };
+static const x86_bfn alu_rm[2][8] = { ALU_TABLE(rm, 4), ALU_TABLE(rm, 8) };
 
 /* TEST r, r */
 #define TEST_RR(SZ) \
-static void test_rr##SZ(struct x86_ctx *c) \
+static void test_rr##SZ(struct x86_ctx *c, const struct x86_insn *i) \
 { \
 	const uint64_t *g = c->cpu->gpr; \
-	lf_set(c, LF_LOGIC, SZ, 0, 0, opsz_trunc(g[c->i->rm] & g[c->i->reg], SZ)); \
+	lf_set(c, LF_LOGIC, SZ, 0, 0, opsz_trunc(g[i->rm] & g[i->reg], SZ)); \
+	NEXT(c, i); \
 }
 TEST_RR(4)
 TEST_RR(8)
@@ -195,64 +197,75 @@ TEST_RR(8)
 /* ---- moves ---- */
 
 #define MOVES(SZ) \
-static void mov_rr##SZ(struct x86_ctx *c) \
+static void mov_rr##SZ(struct x86_ctx *c, const struct x86_insn *i) \
 { \
 	uint64_t *g = c->cpu->gpr; \
-	g[c->i->rm] = opsz_trunc(g[c->i->reg], SZ); \
+	g[i->rm] = opsz_trunc(g[i->reg], SZ); \
+	NEXT(c, i); \
 } \
-static void mov_load##SZ(struct x86_ctx *c) \
+static void mov_load##SZ(struct x86_ctx *c, const struct x86_insn *i) \
 { \
-	const struct x86_insn *i = c->i; \
+	x86_calc_ea(c); \
 	c->cpu->gpr[i->reg] = x86_read(c, i->seg, c->ea, SZ); \
+	NEXT(c, i); \
 } \
-static void mov_store##SZ(struct x86_ctx *c) \
+static void mov_store##SZ(struct x86_ctx *c, const struct x86_insn *i) \
 { \
-	const struct x86_insn *i = c->i; \
+	x86_calc_ea(c); \
 	x86_write(c, i->seg, c->ea, SZ, c->cpu->gpr[i->reg]); \
+	NEXT(c, i); \
 } \
-static void mov_ri##SZ(struct x86_ctx *c) \
+static void mov_ri##SZ(struct x86_ctx *c, const struct x86_insn *i) \
 { \
-	c->cpu->gpr[c->i->rm] = opsz_trunc(c->i->imm, SZ); \
+	c->cpu->gpr[i->rm] = opsz_trunc(i->imm, SZ); \
+	NEXT(c, i); \
 } \
-static void mov_mi##SZ(struct x86_ctx *c) \
+static void mov_mi##SZ(struct x86_ctx *c, const struct x86_insn *i) \
 { \
-	const struct x86_insn *i = c->i; \
+	x86_calc_ea(c); \
 	x86_write(c, i->seg, c->ea, SZ, i->imm); \
+	NEXT(c, i); \
 } \
-static void lea##SZ(struct x86_ctx *c) \
+static void lea##SZ(struct x86_ctx *c, const struct x86_insn *i) \
 { \
-	c->cpu->gpr[c->i->reg] = opsz_trunc(c->ea, SZ); \
+	x86_calc_ea(c); \
+	c->cpu->gpr[i->reg] = opsz_trunc(c->ea, SZ); \
+	NEXT(c, i); \
 }
 MOVES(4)
 MOVES(8)
 
-static void movsxd_rr(struct x86_ctx *c)
+static void movsxd_rr(struct x86_ctx *c, const struct x86_insn *i)
 {
 	uint64_t *g = c->cpu->gpr;
 
-	g[c->i->reg] = (uint64_t)(int64_t)(int32_t)g[c->i->rm];
+	g[i->reg] = (uint64_t)(int64_t)(int32_t)g[i->rm];
+	NEXT(c, i);
 }
 
-static void movsxd_load(struct x86_ctx *c)
+static void movsxd_load(struct x86_ctx *c, const struct x86_insn *i)
 {
-	const struct x86_insn *i = c->i;
+	x86_calc_ea(c);
 
 	c->cpu->gpr[i->reg] = (uint64_t)(int64_t)(int32_t)x86_read(c, i->seg, c->ea, 4);
+	NEXT(c, i);
 }
 
 /* MOVZX/MOVSX from a word or from a low byte register (no AH..BH: REX forms only) */
 #define MOVX(name, expr_r, expr_m, srcsz) \
-static void name##_r(struct x86_ctx *c) \
+static void name##_r(struct x86_ctx *c, const struct x86_insn *i) \
 { \
 	uint64_t *g = c->cpu->gpr; \
-	uint64_t v = g[c->i->rm]; \
-	g[c->i->reg] = opsz_trunc((expr_r), c->i->opsize); \
+	uint64_t v = g[i->rm]; \
+	g[i->reg] = opsz_trunc((expr_r), i->opsize); \
+	NEXT(c, i); \
 } \
-static void name##_m(struct x86_ctx *c) \
+static void name##_m(struct x86_ctx *c, const struct x86_insn *i) \
 { \
-	const struct x86_insn *i = c->i; \
+	x86_calc_ea(c); \
 	uint64_t v = x86_read(c, i->seg, c->ea, srcsz); \
 	c->cpu->gpr[i->reg] = opsz_trunc((expr_m), i->opsize); \
+	NEXT(c, i); \
 }
 MOVX(movzb, (uint8_t)v, v, 1)
 MOVX(movzw, (uint16_t)v, v, 2)
@@ -261,139 +274,153 @@ MOVX(movsw, (uint64_t)(int64_t)(int16_t)v, (uint64_t)(int64_t)(int16_t)v, 2)
 
 /* ---- multiply, shifts, inc/dec ---- */
 
-static void imul_rr8(struct x86_ctx *c)
+static void imul_rr8(struct x86_ctx *c, const struct x86_insn *i)
 {
-	const struct x86_insn *i = c->i;
 	uint64_t *g = c->cpu->gpr;
 	__int128 p = (__int128)(int64_t)g[i->rm] * (int64_t)g[i->reg];
 	uint64_t lo = (uint64_t)p;
 
 	g[i->reg] = lo;
 	lf_set(c, LF_IMUL, 8, 0, p != (__int128)(int64_t)lo, lo);
+	NEXT(c, i);
 }
 
 /* SHL/SHR/SAR r, imm8 (count already masked, non-zero: the selector checks) */
 #define SHIFT_RI(SZ) \
-static void shl_ri##SZ(struct x86_ctx *c) \
+static void shl_ri##SZ(struct x86_ctx *c, const struct x86_insn *i) \
 { \
-	uint64_t *g = c->cpu->gpr, a = opsz_trunc(g[c->i->rm], SZ), r = opsz_trunc(a << c->i->imm, SZ); \
-	g[c->i->rm] = r; \
-	lf_set(c, LF_SHL, SZ, a, c->i->imm, r); \
+	uint64_t *g = c->cpu->gpr, a = opsz_trunc(g[i->rm], SZ), r = opsz_trunc(a << i->imm, SZ); \
+	g[i->rm] = r; \
+	lf_set(c, LF_SHL, SZ, a, i->imm, r); \
+	NEXT(c, i); \
 } \
-static void shr_ri##SZ(struct x86_ctx *c) \
+static void shr_ri##SZ(struct x86_ctx *c, const struct x86_insn *i) \
 { \
-	uint64_t *g = c->cpu->gpr, a = opsz_trunc(g[c->i->rm], SZ), r = a >> c->i->imm; \
-	g[c->i->rm] = r; \
-	lf_set(c, LF_SHR, SZ, a, c->i->imm, r); \
+	uint64_t *g = c->cpu->gpr, a = opsz_trunc(g[i->rm], SZ), r = a >> i->imm; \
+	g[i->rm] = r; \
+	lf_set(c, LF_SHR, SZ, a, i->imm, r); \
+	NEXT(c, i); \
 } \
-static void sar_ri##SZ(struct x86_ctx *c) \
+static void sar_ri##SZ(struct x86_ctx *c, const struct x86_insn *i) \
 { \
-	uint64_t *g = c->cpu->gpr, a = opsz_trunc(g[c->i->rm], SZ); \
-	uint64_t r = opsz_trunc((uint64_t)(x86_sext(a, SZ) >> c->i->imm), SZ); \
-	g[c->i->rm] = r; \
-	lf_set(c, LF_SAR, SZ, a, c->i->imm, r); \
+	uint64_t *g = c->cpu->gpr, a = opsz_trunc(g[i->rm], SZ); \
+	uint64_t r = opsz_trunc((uint64_t)(x86_sext(a, SZ) >> i->imm), SZ); \
+	g[i->rm] = r; \
+	lf_set(c, LF_SAR, SZ, a, i->imm, r); \
+	NEXT(c, i); \
 }
 SHIFT_RI(4)
 SHIFT_RI(8)
 
 #define INCDEC(SZ) \
-static void inc_r##SZ(struct x86_ctx *c) \
+static void inc_r##SZ(struct x86_ctx *c, const struct x86_insn *i) \
 { \
-	uint64_t *g = c->cpu->gpr, a = opsz_trunc(g[c->i->rm], SZ), r = opsz_trunc(a + 1, SZ); \
+	uint64_t *g = c->cpu->gpr, a = opsz_trunc(g[i->rm], SZ), r = opsz_trunc(a + 1, SZ); \
 	lf_set(c, LF_INC, SZ, a, lf_cf(c), r); \
-	g[c->i->rm] = r; \
+	g[i->rm] = r; \
+	NEXT(c, i); \
 } \
-static void dec_r##SZ(struct x86_ctx *c) \
+static void dec_r##SZ(struct x86_ctx *c, const struct x86_insn *i) \
 { \
-	uint64_t *g = c->cpu->gpr, a = opsz_trunc(g[c->i->rm], SZ), r = opsz_trunc(a - 1, SZ); \
+	uint64_t *g = c->cpu->gpr, a = opsz_trunc(g[i->rm], SZ), r = opsz_trunc(a - 1, SZ); \
 	lf_set(c, LF_DEC, SZ, a, lf_cf(c), r); \
-	g[c->i->rm] = r; \
+	g[i->rm] = r; \
+	NEXT(c, i); \
 }
 INCDEC(4)
 INCDEC(8)
 
 /* ---- stack and branches (64-bit stack: SS base 0, no limit) ---- */
 
-static void push_r(struct x86_ctx *c)
+static void push_r(struct x86_ctx *c, const struct x86_insn *i)
 {
 	uint64_t *g = c->cpu->gpr, sp = g[X86_RSP] - 8;
 
-	x86_write(c, X86_SS, sp, 8, g[c->i->rm]);
+	x86_write(c, X86_SS, sp, 8, g[i->rm]);
 	g[X86_RSP] = sp;
+	NEXT(c, i);
 }
 
-static void pop_r(struct x86_ctx *c)
+static void pop_r(struct x86_ctx *c, const struct x86_insn *i)
 {
 	uint64_t *g = c->cpu->gpr, v = x86_read(c, X86_SS, g[X86_RSP], 8);
 
 	g[X86_RSP] += 8;
-	g[c->i->rm] = v;	/* after the increment: POP RSP loads the popped value */
+	g[i->rm] = v;	/* after the increment: POP RSP loads the popped value */
+	NEXT(c, i);
 }
 
-static void call_rel(struct x86_ctx *c)
+static void call_rel(struct x86_ctx *c, const struct x86_insn *i)
 {
 	uint64_t *g = c->cpu->gpr, sp = g[X86_RSP] - 8;
 
 	x86_write(c, X86_SS, sp, 8, c->next_rip);
 	g[X86_RSP] = sp;
-	c->next_rip += c->i->imm;
+	c->next_rip += i->imm;
+	NEXT(c, i);
 }
 
-static void ret_near(struct x86_ctx *c)
+static void ret_near(struct x86_ctx *c, const struct x86_insn *i)
 {
 	uint64_t *g = c->cpu->gpr, t = x86_read(c, X86_SS, g[X86_RSP], 8);
 
 	g[X86_RSP] += 8;
 	c->next_rip = t;
+	NEXT(c, i);
 }
 
-static void jmp_rel(struct x86_ctx *c)
+static void jmp_rel(struct x86_ctx *c, const struct x86_insn *i)
 {
-	c->next_rip += c->i->imm;
+	c->next_rip += i->imm;
+	NEXT(c, i);
 }
 
 #define JCC(cc) \
-static void jcc_##cc(struct x86_ctx *c) \
+static void jcc_##cc(struct x86_ctx *c, const struct x86_insn *i) \
 { \
 	if (lf_cond(c, cc)) { \
-		c->next_rip += c->i->imm; \
+		c->next_rip += i->imm; \
 		c->stop |= X86_STOP_BRANCH; \
 	} \
+	NEXT(c, i); \
 }
 JCC(0) JCC(1) JCC(2) JCC(3) JCC(4) JCC(5) JCC(6) JCC(7)
 JCC(8) JCC(9) JCC(10) JCC(11) JCC(12) JCC(13) JCC(14) JCC(15)
-static const x86_fn jcc[16] = {
+static const x86_bfn jcc[16] = {
 	jcc_0, jcc_1, jcc_2, jcc_3, jcc_4, jcc_5, jcc_6, jcc_7,
 	jcc_8, jcc_9, jcc_10, jcc_11, jcc_12, jcc_13, jcc_14, jcc_15,
 };
 
 /* SETcc r8 / m8, CMOVcc r, r/m: conditions straight from the lazy record */
-static void setcc_r(struct x86_ctx *c)
+static void setcc_r(struct x86_ctx *c, const struct x86_insn *i)
 {
 	uint64_t *g = c->cpu->gpr;
 
-	g[c->i->rm] = (g[c->i->rm] & ~0xffull) | lf_cond(c, c->i->opcode & 15);
+	g[i->rm] = (g[i->rm] & ~0xffull) | lf_cond(c, i->opcode & 15);
+	NEXT(c, i);
 }
 
-static void setcc_m(struct x86_ctx *c)
+static void setcc_m(struct x86_ctx *c, const struct x86_insn *i)
 {
-	const struct x86_insn *i = c->i;
+	x86_calc_ea(c);
 
 	x86_write(c, i->seg, c->ea, 1, lf_cond(c, i->opcode & 15));
+	NEXT(c, i);
 }
 
 #define CMOV(SZ) \
-static void cmov_r##SZ(struct x86_ctx *c) \
+static void cmov_r##SZ(struct x86_ctx *c, const struct x86_insn *i) \
 { \
-	const struct x86_insn *i = c->i; \
 	uint64_t *g = c->cpu->gpr; \
 	g[i->reg] = opsz_trunc(lf_cond(c, i->opcode & 15) ? g[i->rm] : g[i->reg], SZ); \
+	NEXT(c, i); \
 } \
-static void cmov_m##SZ(struct x86_ctx *c) \
+static void cmov_m##SZ(struct x86_ctx *c, const struct x86_insn *i) \
 { \
-	const struct x86_insn *i = c->i; \
+	x86_calc_ea(c); \
 	uint64_t *g = c->cpu->gpr, v = x86_read(c, i->seg, c->ea, SZ);	/* read either way */ \
 	g[i->reg] = opsz_trunc(lf_cond(c, i->opcode & 15) ? v : g[i->reg], SZ); \
+	NEXT(c, i); \
 }
 CMOV(4)
 CMOV(8)
@@ -417,95 +444,113 @@ static void choose(struct x86_insn *i)
 		return;
 	if (i->fn == op_jcc) {
 		i->imm = i->map == 0 ? (uint64_t)(int64_t)(int8_t)i->imm : i->imm;
-		i->fn = jcc[i->opcode & 15];
+		i->bfn = jcc[i->opcode & 15];
 		return;
 	}
 	if (i->fn == op_jmp) {
 		i->imm = i->opcode == 0xeb ? (uint64_t)(int64_t)(int8_t)i->imm : i->imm;
-		i->fn = jmp_rel;
+		i->bfn = jmp_rel;
 		return;
 	}
 	if (i->fn == op_setcc) {
 		if (mem)
-			i->fn = setcc_m;
+			i->bfn = setcc_m;
 		else if (i->rex || i->rm < 4 || i->rm >= 8)
-			i->fn = setcc_r;	/* not AH..BH */
+			i->bfn = setcc_r;	/* not AH..BH */
 		return;
 	}
 	if (sz != 4 && sz != 8)
 		return;
 	if (i->fn == op_push_r && sz == 8) {
 		i->rm = i->arg | ((i->rex & 1) << 3);
-		i->fn = push_r;
+		i->bfn = push_r;
 	} else if (i->fn == op_pop_r && sz == 8) {
 		i->rm = i->arg | ((i->rex & 1) << 3);
-		i->fn = pop_r;
+		i->bfn = pop_r;
 	} else if (i->fn == op_call && sz == 8) {
-		i->fn = call_rel;
+		i->bfn = call_rel;
 	} else if (i->fn == op_ret && !i->arg && sz == 8) {
-		i->fn = ret_near;
+		i->bfn = ret_near;
 	} else if (i->fn == op_alu) {
 		if (!mem && (i->opcode & 2))
 			swap_reg_rm(i);
 		if (!mem)
-			i->fn = alu_rr[w][i->arg];
+			i->bfn = alu_rr[w][i->arg];
 		else if (i->opcode & 2)
-			i->fn = alu_rm[w][i->arg];
+			i->bfn = alu_rm[w][i->arg];
 	} else if (i->fn == op_grp1 && !mem) {
 		if (i->flags & F_IMM8)
 			i->imm = (uint64_t)(int64_t)(int8_t)i->imm;
-		i->fn = alu_ri[w][i->reg & 7];
+		i->bfn = alu_ri[w][i->reg & 7];
 	} else if (i->fn == op_test && !mem) {
-		i->fn = w ? test_rr8 : test_rr4;
+		i->bfn = w ? test_rr8 : test_rr4;
 	} else if (i->fn == op_mov) {
 		if (!mem) {
 			if (i->opcode & 2)
 				swap_reg_rm(i);
-			i->fn = w ? mov_rr8 : mov_rr4;
+			i->bfn = w ? mov_rr8 : mov_rr4;
 		} else {
-			i->fn = (i->opcode & 2) ? (w ? mov_load8 : mov_load4) : (w ? mov_store8 : mov_store4);
+			i->bfn = (i->opcode & 2) ? (w ? mov_load8 : mov_load4) : (w ? mov_store8 : mov_store4);
 		}
 	} else if (i->fn == op_mov_r_imm) {
 		i->rm = i->arg | ((i->rex & 1) << 3);
-		i->fn = w ? mov_ri8 : mov_ri4;
+		i->bfn = w ? mov_ri8 : mov_ri4;
 	} else if (i->fn == op_mov_rm_imm && !(i->reg & 7)) {
 		if (mem) {
-			i->fn = w ? mov_mi8 : mov_mi4;
+			i->bfn = w ? mov_mi8 : mov_mi4;
 		} else {
-			i->fn = w ? mov_ri8 : mov_ri4;
+			i->bfn = w ? mov_ri8 : mov_ri4;
 		}
 	} else if (i->fn == op_lea && mem) {
-		i->fn = w ? lea8 : lea4;
+		i->bfn = w ? lea8 : lea4;
 	} else if (i->fn == op_movsxd && sz == 8) {
-		i->fn = mem ? movsxd_load : movsxd_rr;
+		i->bfn = mem ? movsxd_load : movsxd_rr;
 	} else if (i->fn == op_movx) {
-		static const x86_fn movx_r[4] = { movzb_r, movzw_r, movsb_r, movsw_r };
-		static const x86_fn movx_m[4] = { movzb_m, movzw_m, movsb_m, movsw_m };
+		static const x86_bfn movx_r[4] = { movzb_r, movzw_r, movsb_r, movsw_r };
+		static const x86_bfn movx_m[4] = { movzb_m, movzw_m, movsb_m, movsw_m };
 
 		if (!mem && !(i->arg & 1) && i->rm >= 4 && i->rm < 8 && !i->rex)
 			return;		/* AH..BH */
-		i->fn = mem ? movx_m[i->arg & 3] : movx_r[i->arg & 3];
+		i->bfn = mem ? movx_m[i->arg & 3] : movx_r[i->arg & 3];
 	} else if (i->fn == op_cmovcc) {
-		i->fn = mem ? (w ? cmov_m8 : cmov_m4) : (w ? cmov_r8 : cmov_r4);
+		i->bfn = mem ? (w ? cmov_m8 : cmov_m4) : (w ? cmov_r8 : cmov_r4);
 	} else if (i->fn == op_imul2 && !mem && sz == 8) {
-		i->fn = imul_rr8;
+		i->bfn = imul_rr8;
 	} else if (i->fn == op_shift && !mem && i->arg == 2) {
 		unsigned op = i->reg & 7, cnt = i->imm & (w ? 63 : 31);
 
 		if ((op == 4 || op == 5 || op == 7) && cnt) {
 			i->imm = cnt;
-			i->fn = op == 4 ? (w ? shl_ri8 : shl_ri4) : op == 5 ? (w ? shr_ri8 : shr_ri4) :
+			i->bfn = op == 4 ? (w ? shl_ri8 : shl_ri4) : op == 5 ? (w ? shr_ri8 : shr_ri4) :
 				(w ? sar_ri8 : sar_ri4);
 		}
 	} else if (i->fn == op_grp45 && !mem && (i->reg & 7) <= 1) {
-		i->fn = (i->reg & 7) ? (w ? dec_r8 : dec_r4) : (w ? inc_r8 : inc_r4);
+		i->bfn = (i->reg & 7) ? (w ? dec_r8 : dec_r4) : (w ? inc_r8 : inc_r4);
 	}
+}
+
+/* Generic handlers in a block: RFLAGS and the effective address first. */
+static void generic(struct x86_ctx *c, const struct x86_insn *i)
+{
+	x86_lf_flush(c);
+	if (i->flags & F_MEM)
+		x86_calc_ea(c);
+	i->fn(c);
+	NEXT(c, i);
+}
+
+void x86_fast_end(struct x86_ctx *c, const struct x86_insn *i)
+{
+	(void)c;
+	(void)i;
 }
 
 bool x86_fast_select(struct x86_insn *i)
 {
-	x86_fn fn = i->fn;
-
+	i->bfn = NULL;
 	choose(i);
-	return i->fn != fn;
+	if (i->bfn)
+		return true;
+	i->bfn = generic;
+	return false;
 }

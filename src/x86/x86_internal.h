@@ -27,10 +27,12 @@ enum x86_mode { X86_MODE_REAL, X86_MODE_PROT, X86_MODE_LONG };
 #define F_SSE		(1u << 12)	/* 66/F2/F3 select the operation, not size/rep */
 #define F_F64		(1u << 13)	/* operand size forced to 64 in long mode */
 #define F_MEM		(1u << 14)	/* set by the decoder: ModRM names a memory operand */
-#define F_LFSYNC	(1u << 15)	/* in a block: generic handler, needs RFLAGS rebuilt first */
 
 struct x86_ctx;
+struct x86_insn;
 typedef void (*x86_fn)(struct x86_ctx *c);
+/* Handlers of instructions in a block: run, then tail-call the next one (NEXT). */
+typedef void (*x86_bfn)(struct x86_ctx *c, const struct x86_insn *i);
 
 struct x86_op {
 	x86_fn fn;
@@ -40,6 +42,7 @@ struct x86_op {
 
 struct x86_insn {
 	x86_fn fn;
+	x86_bfn bfn;		/* in a block: specialised, generic() or x86_fast_end() */
 	uint8_t len;
 	uint8_t opsize;		/* 1, 2, 4, 8 */
 	uint8_t addrsize;	/* 2, 4, 8 */
@@ -77,7 +80,7 @@ struct x86_block {
 	/* blocks run next before (a cache of the lookup; still checked in full) */
 	uint64_t succ_lin[2];
 	struct x86_block *succ[2];
-	struct x86_insn insn[];
+	struct x86_insn insn[];	/* n instructions, then an end marker (len 0) */
 };
 
 #define X86_EA_NONE 0xff
@@ -134,6 +137,7 @@ struct x86_ctx {
 };
 #define X86_STOP_EVENT	1	/* a queued write to report, or a write to the block's code page */
 #define X86_STOP_BRANCH	2	/* a taken conditional branch: go on with the target's block */
+#define X86_STOP_ONE	4	/* run one instruction only (budget) */
 
 /* A write through host pointer @p: writes to the running block's code page end the block. */
 static inline void x86_note_write(struct x86_ctx *c, const void *p)
@@ -189,8 +193,23 @@ void x86_step(struct x86_ctx *c, const struct x86_insn *pre);
 void x86_block_exec(struct x86_ctx *c, uint64_t budget);
 void x86_block_sync(struct x86_ctx *c);
 void x86_block_reset(struct x86_cpu *cpu);	/* x86__reset(): forget every block */
-/* x86_fast.c: give a simple 64-bit instruction a specialised handler; false if it has none */
+/* x86_fast.c: set a simple 64-bit instruction's bfn; false if it got the generic one */
 bool x86_fast_select(struct x86_insn *i);
+/* x86_fast.c: bfn of a block's end marker and of its last, non-simple instruction */
+void x86_fast_end(struct x86_ctx *c, const struct x86_insn *i);
+/*
+ * End of a block handler: go on with the next instruction of the block
+ * unless this one asked to stop.  A tail call, so a block runs as a chain
+ * of jumps; x86_fast_end() at the end returns to x86_block_exec().
+ */
+#define NEXT(c, i) do { \
+	if (__builtin_expect((c)->stop, 0)) \
+		return; \
+	const struct x86_insn *next_ = (i) + 1; \
+	(c)->i = next_; \
+	(c)->next_rip += next_->len; \
+	next_->bfn((c), next_); \
+} while (0)
 /* x86_fast.c: write pending lazy flags into RFLAGS */
 void x86_lf_flush(struct x86_ctx *c);
 void x86__block_flush(struct x86_cpu *cpu);
