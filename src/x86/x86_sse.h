@@ -1,4 +1,4 @@
-/* SSE internals shared by x86_sse.c and x86_sse_ops.c. */
+/* SSE internals shared by x86_sse.c, x86_sse_ops.c and x86_sse_fp.c. */
 #ifndef MVM_X86_SSE_H
 #define MVM_X86_SSE_H
 
@@ -25,5 +25,7 @@ uint64_t x86_mmx_src(struct x86_ctx *c);
 void x86_sse_src(struct x86_ctx *c, union x86_xmm *out, unsigned msize, bool align);
 void x86_sse_store(struct x86_ctx *c, const void *src, unsigned msize, bool align);
 void x86_sse_arith(struct x86_ctx *c, unsigned pfx, bool mmx);
+/* The floating-point opcodes x86_sse_arith hands on (never MMX forms). */
+void x86_sse_fp(struct x86_ctx *c, unsigned pfx);
 
 #endif

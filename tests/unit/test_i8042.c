@@ -8,22 +8,9 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "devices/device.h"
 #include "devices/i8042.h"
 #include "devices/legacy.h"
-#include "util/util.h"
-#include "vm/vm.h"
-
-static int irq_level[24], irq_calls;
-
-static int fake_irq_line(struct vm *vm, uint32_t gsi, int level)
-{
-	irq_level[gsi] = level;
-	irq_calls++;
-	return 0;
-}
-
-static const struct vcpu_backend fake_backend = { .name = "fake", .irq_line = fake_irq_line };
+#include "dev_fixture.h"
 
 struct fixture {
 	struct vm vm;
@@ -32,14 +19,12 @@ struct fixture {
 
 static void outb(struct fixture *f, uint16_t port, uint8_t v)
 {
-	assert_true(bus__access(&f->vm.pio, port, &v, 1, true));
+	dev_vm__outb(&f->vm, port, v);
 }
 
 static uint8_t inb(struct fixture *f, uint16_t port)
 {
-	uint8_t v = 0;
-	assert_true(bus__access(&f->vm.pio, port, &v, 1, false));
-	return v;
+	return dev_vm__inb(&f->vm, port);
 }
 
 /* Linux's i8042_command: a command, optional data, optional answer. */
@@ -64,13 +49,9 @@ static int setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
 
-	f->vm.backend = &fake_backend;
-	f->vm.cfg = &f->cfg;
-	bus__init(&f->vm.pio, "pio");
-	bus__init(&f->vm.mmio, "mmio");
+	assert_non_null(f);
+	dev_vm__init(&f->vm, &f->cfg);
 	assert_int_equal(i8042__init(&f->vm, NULL), 0);
-	memset(irq_level, 0, sizeof(irq_level));
-	irq_calls = 0;
 	*state = f;
 	return 0;
 }
@@ -79,9 +60,7 @@ static int teardown(void **state)
 {
 	struct fixture *f = *state;
 
-	device__destroy_all(&f->vm);
-	bus__exit(&f->vm.pio);
-	bus__exit(&f->vm.mmio);
+	dev_vm__exit(&f->vm);
 	free(f);
 	return 0;
 }

@@ -10,10 +10,8 @@
 #include <cmocka.h>
 
 #include "acpi/acpi.h"
-#include "devices/device.h"
 #include "devices/rtc.h"
-#include "util/util.h"
-#include "vm/vm.h"
+#include "dev_fixture.h"
 
 /* 2024-02-29 13:45:07 UTC, a Thursday. */
 #define T0 1709214307
@@ -25,8 +23,6 @@ static void fake_clock(struct timespec *now)
 	*now = fake_now;
 }
 
-static const struct vcpu_backend fake_backend = { .name = "fake" };
-
 struct fixture {
 	struct vm vm;
 	struct config cfg;
@@ -35,26 +31,22 @@ struct fixture {
 
 static uint8_t cmos_read(struct fixture *f, uint8_t idx)
 {
-	uint8_t v = 0;
-	assert_true(bus__access(&f->vm.pio, 0x70, &idx, 1, true));
-	assert_true(bus__access(&f->vm.pio, 0x71, &v, 1, false));
-	return v;
+	dev_vm__outb(&f->vm, 0x70, idx);
+	return dev_vm__inb(&f->vm, 0x71);
 }
 
 static void cmos_write(struct fixture *f, uint8_t idx, uint8_t v)
 {
-	assert_true(bus__access(&f->vm.pio, 0x70, &idx, 1, true));
-	assert_true(bus__access(&f->vm.pio, 0x71, &v, 1, true));
+	dev_vm__outb(&f->vm, 0x70, idx);
+	dev_vm__outb(&f->vm, 0x71, v);
 }
 
 static int setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
 
-	f->vm.backend = &fake_backend;
-	f->vm.cfg = &f->cfg;
-	bus__init(&f->vm.pio, "pio");
-	bus__init(&f->vm.mmio, "mmio");
+	assert_non_null(f);
+	dev_vm__init(&f->vm, &f->cfg);
 	assert_int_equal(rtc__init(&f->vm, &f->r), 0);
 	fake_now = (struct timespec){ .tv_sec = T0, .tv_nsec = 500000000 };
 	rtc__set_clock(f->r, fake_clock);
@@ -66,9 +58,9 @@ static int teardown(void **state)
 {
 	struct fixture *f = *state;
 
-	device__destroy_all(&f->vm);
-	bus__exit(&f->vm.pio);
-	bus__exit(&f->vm.mmio);
+	/* The CMOS clock has no interrupt wired: it must never have driven one. */
+	assert_int_equal(irq_calls, 0);
+	dev_vm__exit(&f->vm);
 	free(f);
 	return 0;
 }

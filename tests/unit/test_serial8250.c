@@ -13,27 +13,13 @@
 #include <cmocka.h>
 
 #include "acpi/acpi.h"
-#include "devices/device.h"
 #include "devices/serial8250.h"
-#include "util/util.h"
-#include "vm/vm.h"
+#include "dev_fixture.h"
 
 #define COM1 0x3f8
 enum { RBR, IER, IIR, LCR, MCR, LSR, MSR, SCR };
 #define FCR IIR
 #define THR RBR
-
-static int irq_level[24], irq_calls, irq_last_gsi;
-
-static int fake_irq_line(struct vm *vm, uint32_t gsi, int level)
-{
-	irq_level[gsi] = level;
-	irq_last_gsi = (int)gsi;
-	irq_calls++;
-	return 0;
-}
-
-static const struct vcpu_backend fake_backend = { .name = "fake", .irq_line = fake_irq_line };
 
 struct fixture {
 	struct vm vm;
@@ -45,14 +31,12 @@ struct fixture {
 
 static void outb(struct fixture *f, unsigned reg, uint8_t v)
 {
-	assert_true(bus__access(&f->vm.pio, COM1 + reg, &v, 1, true));
+	dev_vm__outb(&f->vm, (uint16_t)(COM1 + reg), v);
 }
 
 static uint8_t inb(struct fixture *f, unsigned reg)
 {
-	uint8_t v = 0;
-	assert_true(bus__access(&f->vm.pio, COM1 + reg, &v, 1, false));
-	return v;
+	return dev_vm__inb(&f->vm, (uint16_t)(COM1 + reg));
 }
 
 /* Everything the UART wrote so far (non-blocking pipe). */
@@ -73,15 +57,11 @@ static int setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
 
-	f->vm.backend = &fake_backend;
-	f->vm.cfg = &f->cfg;
-	bus__init(&f->vm.pio, "pio");
-	bus__init(&f->vm.mmio, "mmio");
+	assert_non_null(f);
+	dev_vm__init(&f->vm, &f->cfg);
 	assert_int_equal(pipe2(f->out, O_NONBLOCK), 0);
 	assert_int_equal(serial8250__init(&f->vm, COM1, 4, f->out[1], &f->s), 0);
 	serial8250__set_rx_notify(f->s, on_room, f);
-	memset(irq_level, 0, sizeof(irq_level));
-	irq_calls = 0;
 	*state = f;
 	return 0;
 }
@@ -90,9 +70,7 @@ static int teardown(void **state)
 {
 	struct fixture *f = *state;
 
-	device__destroy_all(&f->vm);
-	bus__exit(&f->vm.pio);
-	bus__exit(&f->vm.mmio);
+	dev_vm__exit(&f->vm);
 	close(f->out[0]);
 	close(f->out[1]);
 	free(f);

@@ -1,15 +1,14 @@
 /*
- * A machine with guest RAM and buses but no backend or vCPUs, for tests of
- * the table builders and of devices that only need ports and memory.
+ * A machine with guest RAM and buses but no vCPUs, for tests of the table
+ * builders and of devices that only need ports and memory.
  */
 #ifndef MVM_TEST_VM_FIXTURE_H
 #define MVM_TEST_VM_FIXTURE_H
 
 #include <stdlib.h>
 
-#include "devices/device.h"
+#include "dev_fixture.h"
 #include "mem/mem.h"
-#include "vm/vm.h"
 
 struct fixture {
 	struct vm vm;
@@ -24,10 +23,9 @@ static int setup_vm(void **state)
 		return -1;
 	f->cfg.cpus = 1;
 	f->cfg.mem_size = MEM_MIN_SIZE;
-	f->vm.cfg = &f->cfg;
-	bus__init(&f->vm.pio, "pio");
-	bus__init(&f->vm.mmio, "mmio");
+	dev_vm__init(&f->vm, &f->cfg);
 	if (mem__init(&f->vm.mem, MEM_MIN_SIZE)) {
+		dev_vm__exit(&f->vm);
 		free(f);
 		return -1;
 	}
@@ -39,10 +37,8 @@ static int teardown_vm(void **state)
 {
 	struct fixture *f = *state;
 
-	device__destroy_all(&f->vm);
+	dev_vm__exit(&f->vm);
 	mem__exit(&f->vm.mem);
-	bus__exit(&f->vm.pio);
-	bus__exit(&f->vm.mmio);
 	free(f);
 	return 0;
 }
