@@ -18,7 +18,7 @@
  */
 #include <sys/mman.h>
 
-#include "x86_internal.h"
+#include "x86_fast.h"
 
 /*
  * A set-associative table of arena offsets (+1; 0 = empty) and a bump

@@ -22,42 +22,11 @@
  * Handlers record only after their last fault point, so at an abort the
  * record still describes the flags before the aborting instruction.
  */
-#include "x86_internal.h"
+#include "x86_fast.h"
 
 static inline uint64_t opsz_trunc(uint64_t v, unsigned size)
 {
 	return size == 8 ? v : (uint32_t)v;
-}
-
-/* ---- lazy flags ---- */
-
-enum { LF_ADD = 1, LF_SUB, LF_LOGIC, LF_IMUL, LF_SHL, LF_SHR, LF_SAR, LF_INC, LF_DEC };
-
-static inline void lf_set(struct x86_ctx *c, unsigned op, unsigned size, uint64_t a, uint64_t b, uint64_t res)
-{
-	c->lf_op = op;
-	c->lf_size = size;
-	c->lf_a = a;
-	c->lf_b = b;
-	c->lf_res = res;
-}
-
-/* CF of the recorded operation; INC/DEC keep the CF before them in lf_b. */
-static inline uint64_t lf_cf(const struct x86_ctx *c)
-{
-	uint64_t a = c->lf_a, b = c->lf_b, r = c->lf_res;
-	unsigned top = c->lf_size * 8 - 1;
-
-	switch (c->lf_op) {
-	case 0: return c->cpu->rflags & X86_FL_CF;
-	case LF_ADD: return (((a & b) | ((a | b) & ~r)) >> top) & 1;
-	case LF_SUB: return (((~a & b) | ((~a | b) & r)) >> top) & 1;
-	case LF_LOGIC: return 0;
-	case LF_SHL: return (a >> (top + 1 - b)) & 1;
-	case LF_SHR: return (a >> (b - 1)) & 1;
-	case LF_SAR: return (uint64_t)(x86_sext(a, c->lf_size) >> (b - 1)) & 1;
-	default: return b;	/* IMUL: overflow; INC/DEC: the CF before */
-	}
 }
 
 /* The arithmetic flags of the record, as the generic handlers compute them. */
@@ -76,6 +45,7 @@ static uint64_t lf_flags(const struct x86_ctx *c)
 		fl |= (a ^ b ^ r) & X86_FL_AF;
 		break;
 	case LF_SUB:
+	case LF_SBB:
 	case LF_DEC:
 		if (c->lf_op == LF_DEC)
 			b = 1;
@@ -106,47 +76,13 @@ void x86_lf_flush(struct x86_ctx *c)
 	}
 }
 
-static inline bool lf_cond(struct x86_ctx *c, unsigned cc)
-{
-	switch (cc >> 1) {
-	case 1:		/* B / AE */
-		return lf_cf(c) ^ (cc & 1);
-	case 2:		/* Z / NZ */
-		if (c->lf_op && c->lf_op != LF_IMUL)
-			return !(c->lf_res & x86_mask(c->lf_size)) ^ (cc & 1);
-		break;
-	default:
-		break;
-	}
-	x86_lf_flush(c);
-	return x86_cond(c->cpu->rflags, cc);
-}
-
 /* ---- ALU ---- */
-
-static inline uint64_t alu_lazy(struct x86_ctx *c, unsigned op, uint64_t a, uint64_t b, unsigned size)
-{
-	uint64_t m = x86_mask(size), r;
-
-	a &= m;
-	b &= m;
-	switch (op) {
-	case X86_ALU_ADD: r = (a + b) & m; lf_set(c, LF_ADD, size, a, b, r); break;
-	case X86_ALU_ADC: r = (a + b + lf_cf(c)) & m; lf_set(c, LF_ADD, size, a, b, r); break;
-	case X86_ALU_SUB: case X86_ALU_CMP: r = (a - b) & m; lf_set(c, LF_SUB, size, a, b, r); break;
-	case X86_ALU_SBB: r = (a - b - lf_cf(c)) & m; lf_set(c, LF_SUB, size, a, b, r); break;
-	case X86_ALU_AND: r = a & b; lf_set(c, LF_LOGIC, size, a, b, r); break;
-	case X86_ALU_OR: r = a | b; lf_set(c, LF_LOGIC, size, a, b, r); break;
-	default: r = a ^ b; lf_set(c, LF_LOGIC, size, a, b, r); break;
-	}
-	return r;
-}
 
 #define ALU_FORMS(OP, op, SZ) \
 static void alu_rr_##op##SZ(struct x86_ctx *c, const struct x86_insn *i) \
 { \
 	uint64_t *g = c->cpu->gpr; \
-	uint64_t r = alu_lazy(c, X86_ALU_##OP, g[i->rm], g[i->reg], SZ); \
+	uint64_t r = x86_alu_lazy(c, X86_ALU_##OP, g[i->rm], g[i->reg], SZ); \
 	if (X86_ALU_##OP != X86_ALU_CMP) \
 		g[i->rm] = r; \
 	NEXT(c, i); \
@@ -154,7 +90,7 @@ static void alu_rr_##op##SZ(struct x86_ctx *c, const struct x86_insn *i) \
 static void alu_ri_##op##SZ(struct x86_ctx *c, const struct x86_insn *i) \
 { \
 	uint64_t *g = c->cpu->gpr; \
-	uint64_t r = alu_lazy(c, X86_ALU_##OP, g[i->rm], i->imm, SZ); \
+	uint64_t r = x86_alu_lazy(c, X86_ALU_##OP, g[i->rm], i->imm, SZ); \
 	if (X86_ALU_##OP != X86_ALU_CMP) \
 		g[i->rm] = r; \
 	NEXT(c, i); \
@@ -164,7 +100,7 @@ static void alu_rm_##op##SZ(struct x86_ctx *c, const struct x86_insn *i) \
 	x86_calc_ea(c); \
 	uint64_t *g = c->cpu->gpr; \
 	uint64_t v = x86_read(c, i->seg, c->ea, SZ); \
-	uint64_t r = alu_lazy(c, X86_ALU_##OP, g[i->reg], v, SZ); \
+	uint64_t r = x86_alu_lazy(c, X86_ALU_##OP, g[i->reg], v, SZ); \
 	if (X86_ALU_##OP != X86_ALU_CMP) \
 		g[i->reg] = r; \
 	NEXT(c, i); \
@@ -378,7 +314,7 @@ static void jmp_rel(struct x86_ctx *c, const struct x86_insn *i)
 #define JCC(cc) \
 static void jcc_##cc(struct x86_ctx *c, const struct x86_insn *i) \
 { \
-	if (lf_cond(c, cc)) { \
+	if (x86_lf_cond(c, cc)) { \
 		c->next_rip += i->imm; \
 		c->stop |= X86_STOP_BRANCH; \
 	} \
@@ -396,7 +332,7 @@ static void setcc_r(struct x86_ctx *c, const struct x86_insn *i)
 {
 	uint64_t *g = c->cpu->gpr;
 
-	g[i->rm] = (g[i->rm] & ~0xffull) | lf_cond(c, i->opcode & 15);
+	g[i->rm] = (g[i->rm] & ~0xffull) | x86_lf_cond(c, i->opcode & 15);
 	NEXT(c, i);
 }
 
@@ -404,7 +340,7 @@ static void setcc_m(struct x86_ctx *c, const struct x86_insn *i)
 {
 	x86_calc_ea(c);
 
-	x86_write(c, i->seg, c->ea, 1, lf_cond(c, i->opcode & 15));
+	x86_write(c, i->seg, c->ea, 1, x86_lf_cond(c, i->opcode & 15));
 	NEXT(c, i);
 }
 
@@ -412,14 +348,14 @@ static void setcc_m(struct x86_ctx *c, const struct x86_insn *i)
 static void cmov_r##SZ(struct x86_ctx *c, const struct x86_insn *i) \
 { \
 	uint64_t *g = c->cpu->gpr; \
-	g[i->reg] = opsz_trunc(lf_cond(c, i->opcode & 15) ? g[i->rm] : g[i->reg], SZ); \
+	g[i->reg] = opsz_trunc(x86_lf_cond(c, i->opcode & 15) ? g[i->rm] : g[i->reg], SZ); \
 	NEXT(c, i); \
 } \
 static void cmov_m##SZ(struct x86_ctx *c, const struct x86_insn *i) \
 { \
 	x86_calc_ea(c); \
 	uint64_t *g = c->cpu->gpr, v = x86_read(c, i->seg, c->ea, SZ);	/* read either way */ \
-	g[i->reg] = opsz_trunc(lf_cond(c, i->opcode & 15) ? v : g[i->reg], SZ); \
+	g[i->reg] = opsz_trunc(x86_lf_cond(c, i->opcode & 15) ? v : g[i->reg], SZ); \
 	NEXT(c, i); \
 }
 CMOV(4)
@@ -478,6 +414,9 @@ static void choose(struct x86_insn *i)
 			i->bfn = alu_rr[w][i->arg];
 		else if (i->opcode & 2)
 			i->bfn = alu_rm[w][i->arg];
+	} else if (i->fn == op_alu_acc) {
+		i->rm = X86_RAX;
+		i->bfn = alu_ri[w][i->arg];
 	} else if (i->fn == op_grp1 && !mem) {
 		if (i->flags & F_IMM8)
 			i->imm = (uint64_t)(int64_t)(int8_t)i->imm;
@@ -549,7 +488,7 @@ bool x86_fast_select(struct x86_insn *i)
 {
 	i->bfn = NULL;
 	choose(i);
-	if (i->bfn)
+	if (i->bfn || x86_fast_select_ext(i))
 		return true;
 	i->bfn = generic;
 	return false;

@@ -197,19 +197,6 @@ void x86_block_reset(struct x86_cpu *cpu);	/* x86__reset(): forget every block *
 bool x86_fast_select(struct x86_insn *i);
 /* x86_fast.c: bfn of a block's end marker and of its last, non-simple instruction */
 void x86_fast_end(struct x86_ctx *c, const struct x86_insn *i);
-/*
- * End of a block handler: go on with the next instruction of the block
- * unless this one asked to stop.  A tail call, so a block runs as a chain
- * of jumps; x86_fast_end() at the end returns to x86_block_exec().
- */
-#define NEXT(c, i) do { \
-	if (__builtin_expect((c)->stop, 0)) \
-		return; \
-	const struct x86_insn *next_ = (i) + 1; \
-	(c)->i = next_; \
-	(c)->next_rip += next_->len; \
-	next_->bfn((c), next_); \
-} while (0)
 /* x86_fast.c: write pending lazy flags into RFLAGS */
 void x86_lf_flush(struct x86_ctx *c);
 void x86__block_flush(struct x86_cpu *cpu);
