@@ -57,7 +57,7 @@ static inline uint64_t lf_cf(const struct x86_ctx *c)
  * ones after SUB/CMP and logic straight from operands and result, the
  * rest from rebuilt RFLAGS.
  */
-static inline bool x86_lf_cond(struct x86_ctx *c, unsigned cc)
+static inline __attribute__((always_inline)) bool x86_lf_cond(struct x86_ctx *c, unsigned cc)
 {
 	uint64_t a = c->lf_a, b = c->lf_b, r = c->lf_res;
 	unsigned top = c->lf_size * 8 - 1, size = c->lf_size;
