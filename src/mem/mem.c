@@ -37,6 +37,7 @@ int mem__init(struct guest_mem *m, uint64_t ram_size)
 		m->nr_slots = 2;
 	}
 	m->generation = 1;
+	m->write_epoch = &m->write_epoch_storage;
 	return 0;
 }
 
@@ -77,5 +78,12 @@ int mem__write(const struct guest_mem *m, uint64_t gpa, const void *src, uint64_
 	if (!p)
 		return -EFAULT;
 	memcpy(p, src, len);
+	mem__note_write(m);
 	return 0;
+}
+
+void mem__note_write(const struct guest_mem *m)
+{
+	if (m && m->write_epoch)
+		__atomic_fetch_add(m->write_epoch, 1, __ATOMIC_RELEASE);
 }

@@ -54,6 +54,14 @@ struct guest_mem {
 	uint64_t map_len;
 	/* Bumped whenever the slot layout changes; MMIO sptes carry it. */
 	uint32_t generation;
+	/*
+	 * Bumped (atomically) after the host writes guest RAM behind the vCPUs'
+	 * backs: device completions, mem__write.  The interpreter's block cache
+	 * trusts decoded code only while it stands still (x86_codemap).
+	 * Through a pointer so holders of a const guest_mem can bump it.
+	 */
+	uint64_t *write_epoch;
+	uint64_t write_epoch_storage;
 };
 
 /*
@@ -77,5 +85,7 @@ bool mem__is_ram(const struct guest_mem *m, uint64_t gpa);
 /* Copy helpers that refuse ranges outside RAM: 0 or -EFAULT. */
 int mem__read(const struct guest_mem *m, uint64_t gpa, void *dst, uint64_t len);
 int mem__write(const struct guest_mem *m, uint64_t gpa, const void *src, uint64_t len);
+/* The host wrote guest RAM directly (DMA-like): see write_epoch. */
+void mem__note_write(const struct guest_mem *m);
 
 #endif

@@ -111,6 +111,19 @@ static int shadow_vm_init(struct vm *vm)
 		free(p);
 		return ret;
 	}
+	p->codemap.base = vm->mem.map;
+	p->codemap.pages = vm->mem.map_len >> 12;
+	p->codemap.bits = calloc((p->codemap.pages + 63) / 64, sizeof(uint64_t));
+	p->codemap.epoch = vm->mem.write_epoch;
+	p->codemap.tlb_gen = &p->svm.tlb_gen;
+	p->codemap.smp = !vm->cfg || vm->cfg->cpus != 1;
+	if (!p->codemap.bits || !p->codemap.epoch) {
+		pr_err("shadow backend: no memory for the code-page map: give mvm more host memory");
+		free(p->codemap.bits);
+		shadow__vm_exit(&p->svm);
+		free(p);
+		return -ENOMEM;
+	}
 	pthread_mutex_init(&p->irq.lock, NULL);
 	/* irqchip: halts wait for timer deadlines on CLOCK_MONOTONIC, the timers' clock. */
 	pthread_condattr_t ca;
@@ -123,6 +136,7 @@ static int shadow_vm_init(struct vm *vm)
 	if (ret) {
 		pr_err("irqchip__create: %s: give mvm more host memory", strerror(-ret));
 		shadow__vm_exit(&p->svm);
+		free(p->codemap.bits);
 		free(p);
 		return ret;
 	}
@@ -152,6 +166,7 @@ static void shadow_vm_exit(struct vm *vm)
 	irqchip__destroy(p->irq.opaque);
 	pthread_cond_destroy(&p->irq.cond);
 	pthread_mutex_destroy(&p->irq.lock);
+	free(p->codemap.bits);
 	free(p);
 	vm->backend_priv = NULL;
 }
@@ -218,6 +233,7 @@ static int shadow_vcpu_init(struct vcpu *v)
 	}
 	shadow__init(&sv->mmu, &p->svm);
 	sv->cpu.tlb_gen = &p->svm.tlb_gen;	/* the interpreter's data TLB follows revocations */
+	sv->cpu.codemap = &p->codemap;
 	/* irqchip: one LAPIC per vCPU, APIC ID = index; only vCPU 0 is the BSP. */
 	if (irqchip__vcpu_init(p->irq.opaque, v->id)) {
 		pr_err("vCPU %d: no local APIC for it (at most %d vCPUs)", v->id, IRQCHIP_MAX_VCPUS);

@@ -55,6 +55,7 @@
 
 #include "../mem/mem.h"
 #include "../vcpu/vcpu.h"
+#include "../x86/x86.h"
 
 /* ---- translation API ------------------------------------------------------ */
 
@@ -431,6 +432,7 @@ struct shadow_irqchip {
 struct shadow_backend_vm {
 	struct shadow_vm svm;
 	struct shadow_irqchip irq;
+	struct x86_codemap codemap;	/* the vCPUs' block caches: pages code was decoded from */
 	struct shadow_trace trace;	/* --trace insn, when trace_insn */
 	bool trace_insn;
 };

@@ -188,6 +188,28 @@ struct x86_wq_ent {
 	uint8_t data[8];
 };
 
+/*
+ * Optional, shared by a VM's vCPUs (the backend sets cpu->codemap): lets
+ * the block cache skip re-reading code bytes while no write can have
+ * changed them.  A page gets its bit when blocks are decoded from it; the
+ * interpreter then keeps write translations for it out of its private TLB,
+ * so every store there takes the slow path, which drops the bit and bumps
+ * *epoch.  Writes by anything else (devices) bump *epoch too (guest_mem).
+ */
+struct x86_codemap {
+	uint8_t *base;		/* host address of guest RAM's reservation */
+	uint64_t pages;		/* 4 KiB pages in it */
+	uint64_t *bits;		/* one per page: blocks were decoded from it (atomic) */
+	uint64_t *epoch;	/* atomic */
+	uint64_t *tlb_gen;	/* cpu->tlb_gen, bumped to revoke private TLB entries */
+	/*
+	 * More than one vCPU: a store racing with x86_code_mark() can land
+	 * unseen, so serializing instructions (IRET, CPUID) make this vCPU's
+	 * blocks read their bytes again, as cross-modifying code requires.
+	 */
+	bool smp;
+};
+
 struct x86_cpu {
 	uint64_t gpr[X86_NR_GPRS];
 	uint64_t rip, rflags;
@@ -216,6 +238,10 @@ struct x86_cpu {
 	 * it on every access and empties itself when it moved.
 	 */
 	const uint64_t *tlb_gen;
+	/* Optional (backend sets it, x86__reset keeps it): see struct x86_codemap. */
+	struct x86_codemap *codemap;
+	/* Serializing instructions (IRET, CPUID) make blocks re-read their bytes. */
+	uint64_t code_serial;
 
 	struct x86_stats stats;
 

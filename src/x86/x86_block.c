@@ -127,6 +127,65 @@ static bool try_decode(struct x86_ctx *c)
 
 #define BLOCK_WORST (sizeof(struct x86_block) + (X86_BLOCK_MAX + 1) * sizeof(struct x86_insn) + X86_BLOCK_MAX * 15)
 
+/* Equal code bytes; @n is at most a page, both ranges are readable. */
+static inline bool same_bytes(const uint8_t *a, const uint8_t *b, unsigned n)
+{
+	uint64_t x, y;
+
+	if (n >= 8) {
+		for (unsigned k = 0; k + 8 <= n; k += 8) {
+			memcpy(&x, a + k, 8);
+			memcpy(&y, b + k, 8);
+			if (x != y)
+				return false;
+		}
+		memcpy(&x, a + n - 8, 8);
+		memcpy(&y, b + n - 8, 8);
+		return x == y;
+	}
+	for (unsigned k = 0; k < n; k++)
+		if (a[k] != b[k])
+			return false;
+	return true;
+}
+
+/* What may have changed code since a block was checked: see struct x86_codemap. */
+static inline uint64_t code_epoch(const struct x86_cpu *cpu)
+{
+	return __atomic_load_n(cpu->codemap->epoch, __ATOMIC_ACQUIRE) + cpu->code_serial;
+}
+
+/*
+ * Does memory still hold @b's bytes at @code?  With a codemap the bytes are
+ * read again only when something may have written code since they were
+ * last, or the address now maps another page.  The epoch is read and the
+ * page marked before the bytes are: a write after the check bumps it.
+ */
+static inline bool block_current(struct x86_cpu *cpu, struct x86_block *b, const uint8_t *code)
+{
+	uintptr_t page = (uintptr_t)code & ~(uintptr_t)0xfff;
+	uint64_t now;
+
+	if (!cpu->codemap)
+		return same_bytes(block_bytes(b), code, b->nbytes);
+	now = code_epoch(cpu);
+	if (b->seen == now && b->page == page)
+		return true;
+	bool tracked = x86_code_mark(cpu, page);
+
+	if (!same_bytes(block_bytes(b), code, b->nbytes))
+		return false;
+	b->seen = tracked ? now : ~0ull;
+	b->page = page;
+	return true;
+}
+
+static inline bool block_fits(struct x86_cpu *cpu, struct x86_block *b, uint64_t rip,
+			      const uint8_t *code, uint8_t mode)
+{
+	return b->lin == rip && b->mode == mode && block_current(cpu, b, code);
+}
+
 /* Decode a block at @rip, whose bytes are at @code, into the arena; NULL if none fits. */
 static struct x86_block *build(struct x86_ctx *c, uint64_t rip, const uint8_t *code, uint8_t mode)
 {
@@ -140,7 +199,16 @@ static struct x86_block *build(struct x86_ctx *c, uint64_t rip, const uint8_t *c
 		c->blk = NULL;	/* no successor link into the emptied arena */
 	}
 	struct x86_block *b = (struct x86_block *)((uint8_t *)bc->arena + bc->top);
+	struct x86_cpu *cpu = c->cpu;
 
+	b->page = (uintptr_t)code & ~(uintptr_t)0xfff;
+	b->seen = ~0ull;
+	if (cpu->codemap) {
+		uint64_t now = code_epoch(cpu);
+
+		if (x86_code_mark(cpu, b->page))	/* before the bytes are read */
+			b->seen = now;
+	}
 	c->fetch_lin = rip;
 	while (n < X86_BLOCK_MAX && off + pos <= 4096 - 15) {
 		c->fetch = code + pos;
@@ -186,37 +254,16 @@ static struct x86_block *build(struct x86_ctx *c, uint64_t rip, const uint8_t *c
 	return b;
 }
 
-/* Equal code bytes; @n is at most a page, both ranges are readable. */
-static inline bool same_bytes(const uint8_t *a, const uint8_t *b, unsigned n)
+static struct x86_block *lookup(struct x86_cpu *cpu, uint64_t rip, const uint8_t *code, uint8_t mode)
 {
-	uint64_t x, y;
-
-	if (n >= 8) {
-		for (unsigned k = 0; k + 8 <= n; k += 8) {
-			memcpy(&x, a + k, 8);
-			memcpy(&y, b + k, 8);
-			if (x != y)
-				return false;
-		}
-		memcpy(&x, a + n - 8, 8);
-		memcpy(&y, b + n - 8, 8);
-		return x == y;
-	}
-	for (unsigned k = 0; k < n; k++)
-		if (a[k] != b[k])
-			return false;
-	return true;
-}
-
-static struct x86_block *lookup(struct x86_bcache *bc, uint64_t rip, const uint8_t *code, uint8_t mode)
-{
+	struct x86_bcache *bc = cpu->bc;
 	uint32_t *set = set_of(bc, rip);
 
 	for (unsigned w = 0; w < BCACHE_WAYS && set[w]; w++) {
 		struct x86_block *b = block_at(bc, set[w]);
 
 		if (b->lin == rip && b->mode == mode)
-			return same_bytes(block_bytes(b), code, b->nbytes) ? b : NULL;
+			return block_current(cpu, b, code) ? b : NULL;
 	}
 	return NULL;
 }
@@ -239,11 +286,6 @@ void x86_block_sync(struct x86_ctx *c)
 /* Blocks run back to back before the run loop looks at interrupts and budget again. */
 #define CHAIN_MAX 16
 
-static inline bool block_fits(struct x86_block *b, uint64_t rip, const uint8_t *code, uint8_t mode)
-{
-	return b->lin == rip && b->mode == mode && same_bytes(block_bytes(b), code, b->nbytes);
-}
-
 /* The block at @rip: through @prev's successor links when they know it. */
 static struct x86_block *find(struct x86_ctx *c, struct x86_block *prev, uint64_t rip,
 			      const uint8_t *code, uint8_t mode)
@@ -252,10 +294,10 @@ static struct x86_block *find(struct x86_ctx *c, struct x86_block *prev, uint64_
 
 	if (prev) {
 		for (unsigned k = 0; k < 2; k++)
-			if (prev->succ_lin[k] == rip && block_fits(prev->succ[k], rip, code, mode))
+			if (prev->succ_lin[k] == rip && block_fits(c->cpu, prev->succ[k], rip, code, mode))
 				return prev->succ[k];
 	}
-	b = lookup(c->cpu->bc, rip, code, mode);
+	b = lookup(c->cpu, rip, code, mode);
 	if (!b) {
 		b = build(c, rip, code, mode);
 		if (!b)

@@ -110,6 +110,8 @@ void x86__cpuid(const struct x86_cpu *cpu, uint32_t leaf, uint32_t subleaf, uint
 
 void op_cpuid(struct x86_ctx *c)
 {
+	if (c->cpu->codemap && c->cpu->codemap->smp)
+		c->cpu->code_serial++;	/* serializing: see x86_codemap.smp */
 	uint32_t out[4];
 	uint64_t *g = c->cpu->gpr;
 

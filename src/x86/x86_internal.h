@@ -80,6 +80,9 @@ struct x86_block {
 	/* blocks run next before (a cache of the lookup; still checked in full) */
 	uint64_t succ_lin[2];
 	struct x86_block *succ[2];
+	/* with a codemap: the host page the bytes were last checked on, and when */
+	uintptr_t page;
+	uint64_t seen;
 	struct x86_insn insn[];	/* n instructions, then an end marker (len 0) */
 };
 
@@ -188,6 +191,9 @@ void x86_notify_invlpg(struct x86_ctx *c, uint64_t lin);
 
 /* x86_run.c: one instruction with full bookkeeping; @pre = decoded already, or NULL */
 void x86_step(struct x86_ctx *c, const struct x86_insn *pre);
+
+/* x86_mem.c: codemap (see x86.h) */
+bool x86_code_mark(struct x86_cpu *cpu, uintptr_t page);
 
 /* x86_block.c */
 void x86_block_exec(struct x86_ctx *c, uint64_t budget);

@@ -9,11 +9,13 @@ void x86__reset(struct x86_cpu *cpu)
 	uint64_t khz = cpu->tsc_khz;
 	const uint64_t *gen = cpu->tlb_gen;
 	struct x86_bcache *bc = cpu->bc;
+	struct x86_codemap *cm = cpu->codemap;
 	uint32_t id[4];
 
 	memset(cpu, 0, sizeof(*cpu));
 	cpu->tsc_khz = khz;
 	cpu->tlb_gen = gen;
+	cpu->codemap = cm;
 	cpu->bc = bc;
 	x86_block_reset(cpu);
 	cpu->inject_irq = -1;

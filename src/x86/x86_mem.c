@@ -164,6 +164,47 @@ bool x86_io_allowed(struct x86_ctx *c, uint16_t port, unsigned size)
 	return !((bits >> (port & 7)) & ((1u << size) - 1));
 }
 
+/* ---- codemap: pages blocks were decoded from ---- */
+
+static inline uint64_t *code_bit(const struct x86_codemap *cm, uintptr_t hva, uint64_t *mask)
+{
+	uint64_t off = hva - (uintptr_t)cm->base;
+
+	if (off >= cm->pages << 12)
+		return NULL;
+	*mask = 1ull << ((off >> 12) & 63);
+	return &cm->bits[off >> 18];
+}
+
+/* Blocks trust @page from now on: revoke every vCPU's cached write access to it. */
+bool x86_code_mark(struct x86_cpu *cpu, uintptr_t page)
+{
+	struct x86_codemap *cm = cpu->codemap;
+	uint64_t mask, *w = code_bit(cm, page, &mask);
+
+	if (!w)
+		return false;
+	if (!(__atomic_load_n(w, __ATOMIC_RELAXED) & mask)) {
+		__atomic_fetch_or(w, mask, __ATOMIC_SEQ_CST);
+		__atomic_fetch_add(cm->tlb_gen, 1, __ATOMIC_SEQ_CST);
+	}
+	return true;
+}
+
+/* A write is about to go to @hva: if blocks trust its page, they must look again. */
+static inline void code_write(struct x86_cpu *cpu, const uint8_t *hva)
+{
+	struct x86_codemap *cm = cpu->codemap;
+	uint64_t mask, *w;
+
+	if (!cm || !(w = code_bit(cm, (uintptr_t)hva, &mask)))
+		return;
+	if (__atomic_load_n(w, __ATOMIC_RELAXED) & mask) {
+		__atomic_fetch_and(w, ~mask, __ATOMIC_SEQ_CST);
+		__atomic_fetch_add(cm->epoch, 1, __ATOMIC_SEQ_CST);
+	}
+}
+
 /* ---- linear accesses ---- */
 
 int x86_xlate_data(struct x86_ctx *c, uint64_t lin, unsigned acc, struct x86_xlate *x)
@@ -176,6 +217,9 @@ int x86_xlate_data(struct x86_ctx *c, uint64_t lin, unsigned acc, struct x86_xla
 	x->flags = 0;
 	int r = c->ops->translate(c->env, cpu, lin, acc, x);
 
+	/* Pages with trusted blocks never get a cached write entry (x86_code_mark): this is their only write path. */
+	if (r == X86_XLATE_RAM && (acc & X86_ACC_WRITE))
+		code_write(cpu, x->hva);
 	if (r == X86_XLATE_RAM && (x->flags & X86_XLATE_F_CACHEABLE) && !(acc & X86_ACC_FETCH)) {
 		struct x86_tlb_ent *e =
 			&cpu->tlb[!!(acc & X86_ACC_WRITE)][!!(acc & X86_ACC_USER)][(lin >> 12) & (X86_TLB_ENTRIES - 1)];

@@ -400,6 +400,8 @@ void op_retf(struct x86_ctx *c)
 
 void op_iret(struct x86_ctx *c)
 {
+	if (c->cpu->codemap && c->cpu->codemap->smp)
+		c->cpu->code_serial++;	/* serializing: see x86_codemap.smp */
 	x86_iret(c, c->i->opsize);
 }
 

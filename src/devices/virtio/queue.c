@@ -180,6 +180,7 @@ void virtio__queue_push(struct virtio_queue *q, uint16_t head, uint32_t len)
 	e = &q->used->ring[q->used_idx & (q->num - 1)];
 	RING_STORE(&e->id, head);
 	RING_STORE(&e->len, len);
+	mem__note_write(q->mem);	/* the buffers' new contents may be code */
 	q->used_idx++;
 	__atomic_store_n(&q->used->idx, q->used_idx, __ATOMIC_RELEASE);
 }
