@@ -61,7 +61,9 @@ struct guest_mem {
 	 * Through a pointer so holders of a const guest_mem can bump it.
 	 */
 	uint64_t *write_epoch;
-	uint64_t write_epoch_storage;
+	/* own cache line: every block entry reads it, device threads write it */
+	_Alignas(64) uint64_t write_epoch_storage;
+	char write_epoch_pad[56];
 };
 
 /*

@@ -161,16 +161,10 @@ static inline uint64_t code_epoch(const struct x86_cpu *cpu)
  * last, or the address now maps another page.  The epoch is read and the
  * page marked before the bytes are: a write after the check bumps it.
  */
-static inline bool block_current(struct x86_cpu *cpu, struct x86_block *b, const uint8_t *code)
+static __attribute__((noinline)) bool block_recheck(struct x86_cpu *cpu, struct x86_block *b,
+						     const uint8_t *code, uint64_t now)
 {
 	uintptr_t page = (uintptr_t)code & ~(uintptr_t)0xfff;
-	uint64_t now;
-
-	if (!cpu->codemap)
-		return same_bytes(block_bytes(b), code, b->nbytes);
-	now = code_epoch(cpu);
-	if (b->seen == now && b->page == page)
-		return true;
 	bool tracked = x86_code_mark(cpu, page);
 
 	if (!same_bytes(block_bytes(b), code, b->nbytes))
@@ -178,6 +172,18 @@ static inline bool block_current(struct x86_cpu *cpu, struct x86_block *b, const
 	b->seen = tracked ? now : ~0ull;
 	b->page = page;
 	return true;
+}
+
+static inline __attribute__((always_inline)) bool block_current(struct x86_cpu *cpu, struct x86_block *b,
+								 const uint8_t *code)
+{
+	if (!cpu->codemap)
+		return same_bytes(block_bytes(b), code, b->nbytes);
+	uint64_t now = code_epoch(cpu);
+
+	if (b->seen == now && b->page == ((uintptr_t)code & ~(uintptr_t)0xfff))
+		return true;
+	return block_recheck(cpu, b, code, now);
 }
 
 static inline bool block_fits(struct x86_cpu *cpu, struct x86_block *b, uint64_t rip,
@@ -196,7 +202,7 @@ static struct x86_block *build(struct x86_ctx *c, uint64_t rip, const uint8_t *c
 		return NULL;	/* may cross the page: the single-step path decodes it */
 	if (bc->top + BLOCK_WORST > sizeof(bc->arena)) {
 		block_flush(bc);
-		c->blk = NULL;	/* no successor link into the emptied arena */
+		c->blk = c->last_blk = NULL;	/* no successor link into the emptied arena */
 	}
 	struct x86_block *b = (struct x86_block *)((uint8_t *)bc->arena + bc->top);
 	struct x86_cpu *cpu = c->cpu;
@@ -318,7 +324,7 @@ void x86_block_exec(struct x86_ctx *c, uint64_t budget)
 {
 	struct x86_cpu *cpu = c->cpu;
 	uint8_t mode = 0x81 | (cpu->seg[X86_CS].db << 1);
-	struct x86_block *prev = NULL;
+	struct x86_block *prev = c->last_blk;	/* the last block run: links survive returns to x86__run */
 
 	if (__builtin_expect(!cpu->bc, 0)) {
 		void *m = mmap(NULL, sizeof(*cpu->bc), PROT_READ | PROT_WRITE,
@@ -388,7 +394,7 @@ void x86_block_exec(struct x86_ctx *c, uint64_t budget)
 		cpu->stats.insns += k;
 		c->code_page = 0;
 		budget -= k;
-		prev = b;
+		prev = c->last_blk = b;
 		if (c->stop) {
 			if (c->stop & X86_STOP_EVENT) {
 				x86_lf_flush(c);

@@ -132,6 +132,7 @@ struct x86_ctx {
 	uint64_t save_rflags;
 	/* block being run and its code page (host address), 0 = none */
 	const struct x86_block *blk;
+	struct x86_block *last_blk;	/* the last block run in this x86__run, NULL after a flush */
 	uintptr_t code_page;
 	uint8_t stop;		/* X86_STOP_*: end the block after this instruction */
 	/* lazy arithmetic flags (x86_fast.c); lf_op 0 = RFLAGS holds them */

@@ -386,6 +386,7 @@ enum x86_event x86__run(struct x86_cpu *cpu, const struct x86_env_ops *ops,
 	x86__tlb_flush(cpu);
 	x86_commit_regs(c);
 	c->code_page = 0;
+	c->last_blk = NULL;
 	c->stop = 0;
 	c->event_done = c->rep_again = c->sti_shadow_set = false;
 	c->lf_op = 0;
