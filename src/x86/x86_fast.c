@@ -99,7 +99,7 @@ static void alu_rm_##op##SZ(struct x86_ctx *c, const struct x86_insn *i) \
 { \
 	x86_calc_ea(c); \
 	uint64_t *g = c->cpu->gpr; \
-	uint64_t v = x86_read(c, i->seg, c->ea, SZ); \
+	FAST_LOAD(v, i->seg, c->ea, SZ); \
 	uint64_t r = x86_alu_lazy(c, X86_ALU_##OP, g[i->reg], v, SZ); \
 	if (X86_ALU_##OP != X86_ALU_CMP) \
 		g[i->reg] = r; \
@@ -142,13 +142,14 @@ static void mov_rr##SZ(struct x86_ctx *c, const struct x86_insn *i) \
 static void mov_load##SZ(struct x86_ctx *c, const struct x86_insn *i) \
 { \
 	x86_calc_ea(c); \
-	c->cpu->gpr[i->reg] = x86_read(c, i->seg, c->ea, SZ); \
+	FAST_LOAD(v, i->seg, c->ea, SZ); \
+	c->cpu->gpr[i->reg] = v; \
 	NEXT(c, i); \
 } \
 static void mov_store##SZ(struct x86_ctx *c, const struct x86_insn *i) \
 { \
 	x86_calc_ea(c); \
-	x86_write(c, i->seg, c->ea, SZ, c->cpu->gpr[i->reg]); \
+	FAST_STORE(i->seg, c->ea, SZ, c->cpu->gpr[i->reg]); \
 	NEXT(c, i); \
 } \
 static void mov_ri##SZ(struct x86_ctx *c, const struct x86_insn *i) \
@@ -159,7 +160,7 @@ static void mov_ri##SZ(struct x86_ctx *c, const struct x86_insn *i) \
 static void mov_mi##SZ(struct x86_ctx *c, const struct x86_insn *i) \
 { \
 	x86_calc_ea(c); \
-	x86_write(c, i->seg, c->ea, SZ, i->imm); \
+	FAST_STORE(i->seg, c->ea, SZ, i->imm); \
 	NEXT(c, i); \
 } \
 static void lea##SZ(struct x86_ctx *c, const struct x86_insn *i) \
@@ -183,7 +184,8 @@ static void movsxd_load(struct x86_ctx *c, const struct x86_insn *i)
 {
 	x86_calc_ea(c);
 
-	c->cpu->gpr[i->reg] = (uint64_t)(int64_t)(int32_t)x86_read(c, i->seg, c->ea, 4);
+	FAST_LOAD(v, i->seg, c->ea, 4);
+	c->cpu->gpr[i->reg] = (uint64_t)(int64_t)(int32_t)v;
 	NEXT(c, i);
 }
 
@@ -199,7 +201,7 @@ static void name##_r(struct x86_ctx *c, const struct x86_insn *i) \
 static void name##_m(struct x86_ctx *c, const struct x86_insn *i) \
 { \
 	x86_calc_ea(c); \
-	uint64_t v = x86_read(c, i->seg, c->ea, srcsz); \
+	FAST_LOAD(v, i->seg, c->ea, srcsz); \
 	c->cpu->gpr[i->reg] = opsz_trunc((expr_m), i->opsize); \
 	NEXT(c, i); \
 }
@@ -272,14 +274,15 @@ static void push_r(struct x86_ctx *c, const struct x86_insn *i)
 {
 	uint64_t *g = c->cpu->gpr, sp = g[X86_RSP] - 8;
 
-	x86_write(c, X86_SS, sp, 8, g[i->rm]);
+	FAST_STORE(X86_SS, sp, 8, g[i->rm]);
 	g[X86_RSP] = sp;
 	NEXT(c, i);
 }
 
 static void pop_r(struct x86_ctx *c, const struct x86_insn *i)
 {
-	uint64_t *g = c->cpu->gpr, v = x86_read(c, X86_SS, g[X86_RSP], 8);
+	uint64_t *g = c->cpu->gpr;
+	FAST_LOAD(v, X86_SS, g[X86_RSP], 8);
 
 	g[X86_RSP] += 8;
 	g[i->rm] = v;	/* after the increment: POP RSP loads the popped value */
@@ -290,7 +293,7 @@ static void call_rel(struct x86_ctx *c, const struct x86_insn *i)
 {
 	uint64_t *g = c->cpu->gpr, sp = g[X86_RSP] - 8;
 
-	x86_write(c, X86_SS, sp, 8, c->next_rip);
+	FAST_STORE(X86_SS, sp, 8, c->next_rip);
 	g[X86_RSP] = sp;
 	c->next_rip += i->imm;
 	NEXT(c, i);
@@ -298,7 +301,8 @@ static void call_rel(struct x86_ctx *c, const struct x86_insn *i)
 
 static void ret_near(struct x86_ctx *c, const struct x86_insn *i)
 {
-	uint64_t *g = c->cpu->gpr, t = x86_read(c, X86_SS, g[X86_RSP], 8);
+	uint64_t *g = c->cpu->gpr;
+	FAST_LOAD(t, X86_SS, g[X86_RSP], 8);
 
 	g[X86_RSP] += 8;
 	c->next_rip = t;
@@ -340,7 +344,7 @@ static void setcc_m(struct x86_ctx *c, const struct x86_insn *i)
 {
 	x86_calc_ea(c);
 
-	x86_write(c, i->seg, c->ea, 1, x86_lf_cond(c, i->opcode & 15));
+	FAST_STORE(i->seg, c->ea, 1, x86_lf_cond(c, i->opcode & 15));
 	NEXT(c, i);
 }
 
@@ -354,7 +358,8 @@ static void cmov_r##SZ(struct x86_ctx *c, const struct x86_insn *i) \
 static void cmov_m##SZ(struct x86_ctx *c, const struct x86_insn *i) \
 { \
 	x86_calc_ea(c); \
-	uint64_t *g = c->cpu->gpr, v = x86_read(c, i->seg, c->ea, SZ);	/* read either way */ \
+	uint64_t *g = c->cpu->gpr; \
+	FAST_LOAD(v, i->seg, c->ea, SZ);	/* read either way */ \
 	g[i->reg] = opsz_trunc(x86_lf_cond(c, i->opcode & 15) ? v : g[i->reg], SZ); \
 	NEXT(c, i); \
 }
@@ -469,7 +474,7 @@ static void choose(struct x86_insn *i)
 }
 
 /* Generic handlers in a block: RFLAGS and the effective address first. */
-static void generic(struct x86_ctx *c, const struct x86_insn *i)
+void x86_fast_generic(struct x86_ctx *c, const struct x86_insn *i)
 {
 	x86_lf_flush(c);
 	if (i->flags & F_MEM)
@@ -490,6 +495,6 @@ bool x86_fast_select(struct x86_insn *i)
 	choose(i);
 	if (i->bfn || x86_fast_select_ext(i))
 		return true;
-	i->bfn = generic;
+	i->bfn = x86_fast_generic;
 	return false;
 }

@@ -7,9 +7,10 @@
  *
  * Byte forms are taken only without AH..BH (a REX prefix, or registers
  * 0-3 or 8-15), so a byte register is always the low byte of gpr[r].
- * Read-modify-write forms get a host pointer for the whole operand first
- * (x86_ptr checks it for writing, so a fault carries the write bit as the
- * CPU reports it); anything else (MMIO, a page split) goes the generic way.
+ * Read-modify-write forms take a writable private-TLB entry for the whole
+ * operand first; without one (not cached yet, MMIO, a page split) the
+ * generic handler runs, which checks for writing before reading, so a
+ * fault carries the write bit as the CPU reports it.
  */
 #include "x86_fast.h"
 
@@ -21,14 +22,6 @@ static inline uint64_t reg8(const uint64_t *g, unsigned r)
 static inline void set_reg8(uint64_t *g, unsigned r, uint64_t v)
 {
 	g[r] = (g[r] & ~0xffull) | (v & 0xff);
-}
-
-/* The generic handler, after all (flags rebuilt first; the EA is computed). */
-static void fallback(struct x86_ctx *c, const struct x86_insn *i)
-{
-	x86_lf_flush(c);
-	i->fn(c);
-	NEXT(c, i);
 }
 
 static void nop(struct x86_ctx *c, const struct x86_insn *i)
@@ -55,7 +48,7 @@ static void alu8_rm(struct x86_ctx *c, const struct x86_insn *i)
 	uint64_t *g = c->cpu->gpr;
 
 	x86_calc_ea(c);
-	uint64_t v = x86_read(c, i->seg, c->ea, 1);
+	FAST_LOAD(v, i->seg, c->ea, 1);
 	uint64_t r = x86_alu_lazy(c, i->arg, reg8(g, i->reg), v, 1);
 
 	if (i->arg != X86_ALU_CMP)
@@ -92,7 +85,8 @@ static void test_ri##SZ(struct x86_ctx *c, const struct x86_insn *i) \
 static void test_mi##SZ(struct x86_ctx *c, const struct x86_insn *i) \
 { \
 	x86_calc_ea(c); \
-	lf_set(c, LF_LOGIC, SZ, 0, 0, x86_read(c, i->seg, c->ea, SZ) & i->imm & x86_mask(SZ)); \
+	FAST_LOAD(v, i->seg, c->ea, SZ); \
+	lf_set(c, LF_LOGIC, SZ, 0, 0, v & i->imm & x86_mask(SZ)); \
 	NEXT(c, i); \
 }
 TEST_RI(1)
@@ -102,7 +96,8 @@ TEST_RI(8)
 static void test8_mr(struct x86_ctx *c, const struct x86_insn *i)
 {
 	x86_calc_ea(c);
-	lf_set(c, LF_LOGIC, 1, 0, 0, x86_read(c, i->seg, c->ea, 1) & c->cpu->gpr[i->reg] & 0xff);
+	FAST_LOAD(v, i->seg, c->ea, 1);
+	lf_set(c, LF_LOGIC, 1, 0, 0, v & c->cpu->gpr[i->reg] & 0xff);
 	NEXT(c, i);
 }
 
@@ -117,21 +112,22 @@ static void mov8_rr(struct x86_ctx *c, const struct x86_insn *i)
 static void mov8_load(struct x86_ctx *c, const struct x86_insn *i)
 {
 	x86_calc_ea(c);
-	set_reg8(c->cpu->gpr, i->reg, x86_read(c, i->seg, c->ea, 1));
+	FAST_LOAD(v, i->seg, c->ea, 1);
+	set_reg8(c->cpu->gpr, i->reg, v);
 	NEXT(c, i);
 }
 
 static void mov8_store(struct x86_ctx *c, const struct x86_insn *i)
 {
 	x86_calc_ea(c);
-	x86_write(c, i->seg, c->ea, 1, c->cpu->gpr[i->reg]);
+	FAST_STORE(i->seg, c->ea, 1, c->cpu->gpr[i->reg]);
 	NEXT(c, i);
 }
 
 static void mov8_mi(struct x86_ctx *c, const struct x86_insn *i)
 {
 	x86_calc_ea(c);
-	x86_write(c, i->seg, c->ea, 1, i->imm);
+	FAST_STORE(i->seg, c->ea, 1, i->imm);
 	NEXT(c, i);
 }
 
@@ -149,26 +145,29 @@ static void alu_mr##SZ(struct x86_ctx *c, const struct x86_insn *i) \
 	x86_calc_ea(c); \
 	uint64_t src = (i->flags & (F_IMM8 | F_IMMZ)) ? i->imm : c->cpu->gpr[i->reg]; \
 	if (i->arg == X86_ALU_CMP) { \
-		x86_alu_lazy(c, X86_ALU_CMP, x86_read(c, i->seg, c->ea, SZ), src, SZ); \
+		FAST_LOAD(v, i->seg, c->ea, SZ); \
+		x86_alu_lazy(c, X86_ALU_CMP, v, src, SZ); \
 		NEXT(c, i); \
 		return; \
 	} \
-	uint8_t *p = x86_ptr(c, i->seg, c->ea, SZ, X86_ACC_READ | X86_ACC_WRITE); \
+	uint8_t *p = x86_tlb_ptr(c, i->seg, c->ea, SZ, X86_ACC_WRITE);	/* writable implies readable */ \
 	if (!p) { \
-		fallback(c, i); \
+		x86_fast_generic(c, i); \
 		return; \
 	} \
+	x86_note_write(c, p); \
 	x86_store_n(p, SZ, x86_alu_lazy(c, i->arg, x86_load_n(p, SZ), src, SZ)); \
 	NEXT(c, i); \
 } \
 static void incdec_m##SZ(struct x86_ctx *c, const struct x86_insn *i) \
 { \
 	x86_calc_ea(c); \
-	uint8_t *p = x86_ptr(c, i->seg, c->ea, SZ, X86_ACC_READ | X86_ACC_WRITE); \
+	uint8_t *p = x86_tlb_ptr(c, i->seg, c->ea, SZ, X86_ACC_WRITE);	/* writable implies readable */ \
 	if (!p) { \
-		fallback(c, i); \
+		x86_fast_generic(c, i); \
 		return; \
 	} \
+	x86_note_write(c, p); \
 	uint64_t a = x86_load_n(p, SZ), r = (a + ((i->reg & 1) ? -1ull : 1)) & x86_mask(SZ); \
 	lf_set(c, (i->reg & 1) ? LF_DEC : LF_INC, SZ, a, lf_cf(c), r); \
 	x86_store_n(p, SZ, r); \

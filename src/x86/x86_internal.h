@@ -363,44 +363,40 @@ static inline uint8_t *x86_tlb_get(struct x86_cpu *cpu, uint64_t lin, unsigned a
 /* env_ops.translate for a data access, filling the private TLB; never raises. */
 int x86_xlate_data(struct x86_ctx *c, uint64_t lin, unsigned acc, struct x86_xlate *x);
 
-static inline uint64_t x86_read(struct x86_ctx *c, unsigned seg, uint64_t off, unsigned size)
+/* x86_mem.c: the rest of x86_read/x86_write after a private TLB miss (out of line: the
+ * handlers' fast paths then need no saved registers) */
+uint64_t x86_read_miss(struct x86_ctx *c, unsigned seg, uint64_t off, unsigned size);
+void x86_write_miss(struct x86_ctx *c, unsigned seg, uint64_t off, unsigned size, uint64_t val);
+
+static inline __attribute__((always_inline)) uint64_t x86_read(struct x86_ctx *c, unsigned seg,
+							       uint64_t off, unsigned size)
 {
 	uint64_t lin;
 
 	if (__builtin_expect(x86_fast_lin(c, seg, off, size, &lin), 1)) {
-		unsigned acc = X86_ACC_READ | x86_acc_user(c);
-		uint8_t *p = x86_tlb_get(c->cpu, lin, acc);
-		struct x86_xlate x;
+		uint8_t *p = x86_tlb_get(c->cpu, lin, X86_ACC_READ | x86_acc_user(c));
 
 		if (__builtin_expect(p != NULL, 1))
 			return x86_load_n(p, size);
-		if (__builtin_expect(x86_xlate_data(c, lin, acc, &x) == X86_XLATE_RAM, 1))
-			return x86_load_n(x.hva, size);
 	}
-	return x86_read_slow(c, seg, off, size);
+	return x86_read_miss(c, seg, off, size);
 }
 
-static inline void x86_write(struct x86_ctx *c, unsigned seg, uint64_t off, unsigned size, uint64_t val)
+static inline __attribute__((always_inline)) void x86_write(struct x86_ctx *c, unsigned seg,
+							    uint64_t off, unsigned size, uint64_t val)
 {
 	uint64_t lin;
 
 	if (__builtin_expect(x86_fast_lin(c, seg, off, size, &lin), 1)) {
-		unsigned acc = X86_ACC_WRITE | x86_acc_user(c);
-		uint8_t *p = x86_tlb_get(c->cpu, lin, acc);
-		struct x86_xlate x;
+		uint8_t *p = x86_tlb_get(c->cpu, lin, X86_ACC_WRITE | x86_acc_user(c));
 
 		if (__builtin_expect(p != NULL, 1)) {
 			x86_note_write(c, p);
 			x86_store_n(p, size, val);
 			return;
 		}
-		if (__builtin_expect(x86_xlate_data(c, lin, acc, &x) == X86_XLATE_RAM, 1)) {
-			x86_note_write(c, x.hva);
-			x86_store_n(x.hva, size, val);
-			return;
-		}
 	}
-	x86_write_slow(c, seg, off, size, val);
+	x86_write_miss(c, seg, off, size, val);
 }
 
 /* ---- hot helpers, inline ---- */

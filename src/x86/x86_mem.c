@@ -329,6 +329,37 @@ void x86_write_lin(struct x86_ctx *c, uint64_t lin, unsigned size, uint64_t val,
 	x86_write_lin_buf(c, lin, &val, size, acc);
 }
 
+uint64_t x86_read_miss(struct x86_ctx *c, unsigned seg, uint64_t off, unsigned size)
+{
+	uint64_t lin;
+
+	if (x86_fast_lin(c, seg, off, size, &lin)) {
+		unsigned acc = X86_ACC_READ | x86_acc_user(c);
+		struct x86_xlate x;
+
+		if (x86_xlate_data(c, lin, acc, &x) == X86_XLATE_RAM)
+			return x86_load_n(x.hva, size);
+	}
+	return x86_read_slow(c, seg, off, size);
+}
+
+void x86_write_miss(struct x86_ctx *c, unsigned seg, uint64_t off, unsigned size, uint64_t val)
+{
+	uint64_t lin;
+
+	if (x86_fast_lin(c, seg, off, size, &lin)) {
+		unsigned acc = X86_ACC_WRITE | x86_acc_user(c);
+		struct x86_xlate x;
+
+		if (x86_xlate_data(c, lin, acc, &x) == X86_XLATE_RAM) {
+			x86_note_write(c, x.hva);
+			x86_store_n(x.hva, size, val);
+			return;
+		}
+	}
+	x86_write_slow(c, seg, off, size, val);
+}
+
 uint64_t x86_read_slow(struct x86_ctx *c, unsigned seg, uint64_t off, unsigned size)
 {
 	unsigned acc = X86_ACC_READ | x86_acc_user(c);
