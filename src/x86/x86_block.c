@@ -174,22 +174,21 @@ static __attribute__((noinline)) bool block_recheck(struct x86_cpu *cpu, struct 
 	return true;
 }
 
+/* @now: code_epoch() when the chain started (a code write by this vCPU ends the chain) */
 static inline __attribute__((always_inline)) bool block_current(struct x86_cpu *cpu, struct x86_block *b,
-								 const uint8_t *code)
+								 const uint8_t *code, uint64_t now)
 {
 	if (!cpu->codemap)
 		return same_bytes(block_bytes(b), code, b->nbytes);
-	uint64_t now = code_epoch(cpu);
-
 	if (b->seen == now && b->page == ((uintptr_t)code & ~(uintptr_t)0xfff))
 		return true;
 	return block_recheck(cpu, b, code, now);
 }
 
 static inline bool block_fits(struct x86_cpu *cpu, struct x86_block *b, uint64_t rip,
-			      const uint8_t *code, uint8_t mode)
+			      const uint8_t *code, uint8_t mode, uint64_t now)
 {
-	return b->lin == rip && b->mode == mode && block_current(cpu, b, code);
+	return b->lin == rip && b->mode == mode && block_current(cpu, b, code, now);
 }
 
 /* Decode a block at @rip, whose bytes are at @code, into the arena; NULL if none fits. */
@@ -260,7 +259,8 @@ static struct x86_block *build(struct x86_ctx *c, uint64_t rip, const uint8_t *c
 	return b;
 }
 
-static struct x86_block *lookup(struct x86_cpu *cpu, uint64_t rip, const uint8_t *code, uint8_t mode)
+static struct x86_block *lookup(struct x86_cpu *cpu, uint64_t rip, const uint8_t *code, uint8_t mode,
+				uint64_t now)
 {
 	struct x86_bcache *bc = cpu->bc;
 	uint32_t *set = set_of(bc, rip);
@@ -269,7 +269,7 @@ static struct x86_block *lookup(struct x86_cpu *cpu, uint64_t rip, const uint8_t
 		struct x86_block *b = block_at(bc, set[w]);
 
 		if (b->lin == rip && b->mode == mode)
-			return block_current(cpu, b, code) ? b : NULL;
+			return block_current(cpu, b, code, now) ? b : NULL;
 	}
 	return NULL;
 }
@@ -294,16 +294,16 @@ void x86_block_sync(struct x86_ctx *c)
 
 /* The block at @rip: through @prev's successor links when they know it. */
 static struct x86_block *find(struct x86_ctx *c, struct x86_block *prev, uint64_t rip,
-			      const uint8_t *code, uint8_t mode)
+			      const uint8_t *code, uint8_t mode, uint64_t now)
 {
 	struct x86_block *b;
 
 	if (prev) {
 		for (unsigned k = 0; k < 2; k++)
-			if (prev->succ_lin[k] == rip && block_fits(c->cpu, prev->succ[k], rip, code, mode))
+			if (prev->succ_lin[k] == rip && block_fits(c->cpu, prev->succ[k], rip, code, mode, now))
 				return prev->succ[k];
 	}
-	b = lookup(c->cpu, rip, code, mode);
+	b = lookup(c->cpu, rip, code, mode, now);
 	if (!b) {
 		b = build(c, rip, code, mode);
 		if (!b)
@@ -325,6 +325,7 @@ void x86_block_exec(struct x86_ctx *c, uint64_t budget)
 	struct x86_cpu *cpu = c->cpu;
 	uint8_t mode = 0x81 | (cpu->seg[X86_CS].db << 1);
 	struct x86_block *prev = c->last_blk;	/* the last block run: links survive returns to x86__run */
+	uint64_t now;
 
 	if (__builtin_expect(!cpu->bc, 0)) {
 		void *m = mmap(NULL, sizeof(*cpu->bc), PROT_READ | PROT_WRITE,
@@ -338,6 +339,7 @@ void x86_block_exec(struct x86_ctx *c, uint64_t budget)
 	}
 	c->regs_saved = false;	/* simple instructions need no save: see the file comment */
 	cpu->rflags &= ~(uint64_t)X86_FL_RF;
+	now = cpu->codemap ? code_epoch(cpu) : 0;
 	for (unsigned chain = 0; chain < CHAIN_MAX; chain++) {
 		uint64_t rip = cpu->rip;
 
@@ -346,7 +348,7 @@ void x86_block_exec(struct x86_ctx *c, uint64_t budget)
 		const uint8_t *code = c->fpage_hva + (rip & 0xfff);
 
 		c->blk = prev;
-		struct x86_block *b = find(c, prev, rip, code, mode);
+		struct x86_block *b = find(c, prev, rip, code, mode, now);
 
 		if (!b) {
 			x86_lf_flush(c);

@@ -191,10 +191,14 @@ bool x86_code_mark(struct x86_cpu *cpu, uintptr_t page)
 	return true;
 }
 
-/* A write is about to go to @hva: if blocks trust its page, they must look again. */
-static inline void code_write(struct x86_cpu *cpu, const uint8_t *hva)
+/*
+ * A write is about to go to @hva: if blocks trust its page, they must look
+ * again; this vCPU's block chain ends after the instruction, as it holds
+ * the epoch it started with.
+ */
+static inline void code_write(struct x86_ctx *c, const uint8_t *hva)
 {
-	struct x86_codemap *cm = cpu->codemap;
+	struct x86_codemap *cm = c->cpu->codemap;
 	uint64_t mask, *w;
 
 	if (!cm || !(w = code_bit(cm, (uintptr_t)hva, &mask)))
@@ -202,6 +206,7 @@ static inline void code_write(struct x86_cpu *cpu, const uint8_t *hva)
 	if (__atomic_load_n(w, __ATOMIC_RELAXED) & mask) {
 		__atomic_fetch_and(w, ~mask, __ATOMIC_SEQ_CST);
 		__atomic_fetch_add(cm->epoch, 1, __ATOMIC_SEQ_CST);
+		c->stop |= X86_STOP_EVENT;
 	}
 }
 
@@ -219,7 +224,7 @@ int x86_xlate_data(struct x86_ctx *c, uint64_t lin, unsigned acc, struct x86_xla
 
 	/* Pages with trusted blocks never get a cached write entry (x86_code_mark): this is their only write path. */
 	if (r == X86_XLATE_RAM && (acc & X86_ACC_WRITE))
-		code_write(cpu, x->hva);
+		code_write(c, x->hva);
 	if (r == X86_XLATE_RAM && (x->flags & X86_XLATE_F_CACHEABLE) && !(acc & X86_ACC_FETCH)) {
 		struct x86_tlb_ent *e =
 			&cpu->tlb[!!(acc & X86_ACC_WRITE)][!!(acc & X86_ACC_USER)][(lin >> 12) & (X86_TLB_ENTRIES - 1)];
