@@ -231,7 +231,13 @@ static struct x86_block *build(struct x86_ctx *c, uint64_t rip, const uint8_t *c
 			b->insn[n - 1].bfn = x86_fast_end;	/* the chain stops before it */
 			break;
 		}
-		x86_fast_select(&b->insn[n - 1]);
+		struct x86_insn *in = &b->insn[n - 1];
+
+		if (in->ea_base == X86_EA_RIP) {	/* the block knows its RIP: make it absolute */
+			in->disp += rip + pos;
+			in->ea_base = X86_EA_NONE;
+		}
+		x86_fast_select(in, rip + pos);
 		nsimple++;
 		/* a Jcc goes on with its fall-through only if its handler reports a taken branch */
 		if (k == SIMPLE_BRANCH || b->insn[n - 1].fn == op_jcc)
@@ -366,14 +372,13 @@ void x86_block_exec(struct x86_ctx *c, uint64_t budget)
 			const struct x86_insn *i = &b->insn[0];
 
 			c->i = i;
-			c->next_rip = rip + i->len;
 			i->bfn(c, i);
 			k = c->i - b->insn;
 			if (c->stop) {
 				k++;
-				rip = c->next_rip;
+				rip = (c->stop & X86_STOP_BRANCH) ? c->next_rip : b->lin + c->i->ofs + c->i->len;
 			} else {
-				rip = c->next_rip - c->i->len;	/* at the end marker or the last instruction */
+				rip = b->lin + c->i->ofs;	/* the end marker or the last instruction */
 			}
 		} else {
 			/* the budget ends inside the run: one instruction at a time */
@@ -381,11 +386,10 @@ void x86_block_exec(struct x86_ctx *c, uint64_t budget)
 				const struct x86_insn *i = &b->insn[k];
 
 				c->i = i;
-				c->next_rip = rip + i->len;
 				c->stop |= X86_STOP_ONE;
 				i->bfn(c, i);
 				c->stop &= ~X86_STOP_ONE;
-				rip = c->next_rip;
+				rip = (c->stop & X86_STOP_BRANCH) ? c->next_rip : b->lin + i->ofs + i->len;
 				if (c->stop) {
 					k++;
 					break;

@@ -293,9 +293,10 @@ static void call_rel(struct x86_ctx *c, const struct x86_insn *i)
 {
 	uint64_t *g = c->cpu->gpr, sp = g[X86_RSP] - 8;
 
-	FAST_STORE(X86_SS, sp, 8, c->next_rip);
+	FAST_STORE(X86_SS, sp, 8, i->disp);	/* the return address (x86_fast_select) */
 	g[X86_RSP] = sp;
-	c->next_rip += i->imm;
+	c->next_rip = i->imm2;
+	c->stop |= X86_STOP_BRANCH;
 	NEXT(c, i);
 }
 
@@ -306,12 +307,14 @@ static void ret_near(struct x86_ctx *c, const struct x86_insn *i)
 
 	g[X86_RSP] += 8;
 	c->next_rip = t;
+	c->stop |= X86_STOP_BRANCH;
 	NEXT(c, i);
 }
 
 static void jmp_rel(struct x86_ctx *c, const struct x86_insn *i)
 {
-	c->next_rip += i->imm;
+	c->next_rip = i->imm2;
+	c->stop |= X86_STOP_BRANCH;
 	NEXT(c, i);
 }
 
@@ -319,7 +322,7 @@ static void jmp_rel(struct x86_ctx *c, const struct x86_insn *i)
 static void jcc_##cc(struct x86_ctx *c, const struct x86_insn *i) \
 { \
 	if (x86_lf_cond(c, cc)) { \
-		c->next_rip += i->imm; \
+		c->next_rip = i->imm2; \
 		c->stop |= X86_STOP_BRANCH; \
 	} \
 	NEXT(c, i); \
@@ -376,20 +379,21 @@ static void swap_reg_rm(struct x86_insn *i)
 	i->rm = t;
 }
 
-static void choose(struct x86_insn *i)
+static void choose(struct x86_insn *i, uint64_t next_rip)
 {
 	bool mem = i->flags & F_MEM;
 	unsigned sz = i->opsize, w = sz == 8;
 
 	if (i->lock || i->map > 1)
 		return;
+	/* branch targets are absolute (blocks are keyed by address): imm2, and disp for CALL's return */
 	if (i->fn == op_jcc) {
-		i->imm = i->map == 0 ? (uint64_t)(int64_t)(int8_t)i->imm : i->imm;
+		i->imm2 = next_rip + (i->map == 0 ? (uint64_t)(int64_t)(int8_t)i->imm : i->imm);
 		i->bfn = jcc[i->opcode & 15];
 		return;
 	}
 	if (i->fn == op_jmp) {
-		i->imm = i->opcode == 0xeb ? (uint64_t)(int64_t)(int8_t)i->imm : i->imm;
+		i->imm2 = next_rip + (i->opcode == 0xeb ? (uint64_t)(int64_t)(int8_t)i->imm : i->imm);
 		i->bfn = jmp_rel;
 		return;
 	}
@@ -409,6 +413,8 @@ static void choose(struct x86_insn *i)
 		i->rm = i->arg | ((i->rex & 1) << 3);
 		i->bfn = pop_r;
 	} else if (i->fn == op_call && sz == 8) {
+		i->disp = next_rip;
+		i->imm2 = next_rip + i->imm;
 		i->bfn = call_rel;
 	} else if (i->fn == op_ret && !i->arg && sz == 8) {
 		i->bfn = ret_near;
@@ -473,13 +479,22 @@ static void choose(struct x86_insn *i)
 	}
 }
 
-/* Generic handlers in a block: RFLAGS and the effective address first. */
+/*
+ * Generic handlers in a block: RFLAGS, the next RIP (blocks do not keep it
+ * per instruction) and the effective address first; a changed next RIP
+ * afterwards is a branch.
+ */
 void x86_fast_generic(struct x86_ctx *c, const struct x86_insn *i)
 {
+	uint64_t fall = c->blk->lin + i->ofs + i->len;
+
 	x86_lf_flush(c);
+	c->next_rip = fall;
 	if (i->flags & F_MEM)
 		x86_calc_ea(c);
 	i->fn(c);
+	if (c->next_rip != fall)
+		c->stop |= X86_STOP_BRANCH;
 	NEXT(c, i);
 }
 
@@ -489,10 +504,10 @@ void x86_fast_end(struct x86_ctx *c, const struct x86_insn *i)
 	(void)i;
 }
 
-bool x86_fast_select(struct x86_insn *i)
+bool x86_fast_select(struct x86_insn *i, uint64_t next_rip)
 {
 	i->bfn = NULL;
-	choose(i);
+	choose(i, next_rip);
 	if (i->bfn || x86_fast_select_ext(i))
 		return true;
 	i->bfn = x86_fast_generic;

@@ -10,14 +10,16 @@
 /*
  * End of a block handler: go on with the next instruction of the block
  * unless this one asked to stop.  A tail call, so a block runs as a chain
- * of jumps; x86_fast_end() at the end returns to x86_block_exec().
+ * of jumps; x86_fast_end() at the end returns to x86_block_exec().  The
+ * next RIP is not kept per instruction (it would chain every instruction
+ * to the last through memory): RIP-relative addresses and branch targets
+ * are absolute in blocks, branches set ctx.next_rip and X86_STOP_BRANCH.
  */
 #define NEXT(c, i) do { \
 	if (__builtin_expect((c)->stop, 0)) \
 		return; \
 	const struct x86_insn *next_ = (i) + 1; \
 	(c)->i = next_; \
-	(c)->next_rip += next_->len; \
 	next_->bfn((c), next_); \
 } while (0)
 

@@ -140,7 +140,7 @@ struct x86_ctx {
 	uint64_t lf_a, lf_b, lf_res;
 };
 #define X86_STOP_EVENT	1	/* a queued write to report, or a write to the block's code page */
-#define X86_STOP_BRANCH	2	/* a taken conditional branch: go on with the target's block */
+#define X86_STOP_BRANCH	2	/* a branch, to ctx.next_rip: go on with the target's block */
 #define X86_STOP_ONE	4	/* run one instruction only (budget) */
 
 /* A write through host pointer @p: writes to the running block's code page end the block. */
@@ -201,7 +201,7 @@ void x86_block_exec(struct x86_ctx *c, uint64_t budget);
 void x86_block_sync(struct x86_ctx *c);
 void x86_block_reset(struct x86_cpu *cpu);	/* x86__reset(): forget every block */
 /* x86_fast.c: set a simple 64-bit instruction's bfn; false if it got the generic one */
-bool x86_fast_select(struct x86_insn *i);
+bool x86_fast_select(struct x86_insn *i, uint64_t next_rip);
 /* x86_fast.c: bfn of a block's end marker and of its last, non-simple instruction */
 void x86_fast_end(struct x86_ctx *c, const struct x86_insn *i);
 /* x86_fast.c: write pending lazy flags into RFLAGS */
