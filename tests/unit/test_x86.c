@@ -1,97 +1,13 @@
 /*
  * Targeted tests of the x86 interpreter: exceptions and their delivery
- * (long mode IDT with IST and RSP0, real-mode IVT, #DF, triple fault), REP
- * string operations, LOCK atomicity between threads, mode switches, the
- * IO/MMIO restart protocol, the STI shadow, SYSCALL/SYSRET and hypercalls.
+ * (long mode IDT with IST and RSP0, real-mode IVT, #DF, triple fault), mode
+ * switches, the IO/MMIO restart protocol, the STI shadow, SYSCALL/SYSRET,
+ * SYSENTER/SYSEXIT, FXSAVE/FXRSTOR and hypercalls.  REP strings and LOCK are
+ * in test_x86_memops.c, blocks in test_x86_block.c.
  *
  * Machine code below was assembled with GNU as (source in the comments).
  */
-#include <pthread.h>
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-
-#include <cmocka.h>
-
-#include "x86/x86.h"
-
-#define RAM_SIZE	(4u << 20)
-#define MMIO_BASE	0xd0000000ull
-#define FAULT_LO	0x300000ull
-#define FAULT_HI	0x301000ull
-#define GDT		0x1000u
-#define IDT		0x2000u
-#define HANDLERS	0x3000u
-#define TSS		0x5000u
-#define CODE		0x10000u
-#define STACK		0x7000u
-#define RSP0		0x8000u
-#define IST1		0x9000u
-
-struct env {
-	uint8_t *ram;
-	unsigned flushes, last_why, invlpgs;
-	int irq;		/* vector pending_irq returns, -1 none */
-	int acked;
-};
-
-static int t_translate(void *ctx, struct x86_cpu *cpu, uint64_t lin, unsigned acc, struct x86_xlate *out)
-{
-	struct env *e = ctx;
-
-	(void)cpu;
-	if ((lin >= FAULT_LO && lin < FAULT_HI) || (lin >= RAM_SIZE && (lin < MMIO_BASE || lin >= MMIO_BASE + 0x1000))) {
-		out->pfec = ((acc & X86_ACC_WRITE) ? X86_PFEC_W : 0) | ((acc & X86_ACC_USER) ? X86_PFEC_U : 0) |
-			    ((acc & X86_ACC_FETCH) ? X86_PFEC_I : 0);
-		return X86_XLATE_FAULT;
-	}
-	if (lin >= MMIO_BASE) {
-		out->gpa = lin;
-		return X86_XLATE_MMIO;
-	}
-	out->hva = e->ram + lin;
-	out->gpa = lin;
-	return X86_XLATE_RAM;
-}
-
-static void t_flush(void *ctx, struct x86_cpu *cpu, unsigned why)
-{
-	struct env *e = ctx;
-
-	(void)cpu;
-	e->flushes++;
-	e->last_why = why;
-}
-
-static void t_invlpg(void *ctx, struct x86_cpu *cpu, uint64_t lin)
-{
-	(void)cpu; (void)lin;
-	((struct env *)ctx)->invlpgs++;
-}
-
-static int t_pending(void *ctx, struct x86_cpu *cpu)
-{
-	(void)cpu;
-	return ((struct env *)ctx)->irq;
-}
-
-static void t_ack(void *ctx, struct x86_cpu *cpu, int v)
-{
-	struct env *e = ctx;
-
-	(void)cpu;
-	e->acked = v;
-	e->irq = -1;
-}
-
-static const struct x86_env_ops ops = {
-	.translate = t_translate, .flush = t_flush, .invlpg = t_invlpg,
-	.pending_irq = t_pending, .ack_irq = t_ack,
-};
+#include "x86_env.h"
 
 static const uint8_t code_de[] = { 0x31, 0xc9, 0xb8, 0x05, 0x00, 0x00, 0x00, 0xf7, 0xf1 };
 static const uint8_t code_gp_sel[] = { 0x66, 0xb8, 0x00, 0x01, 0x8e, 0xd8 };
@@ -111,9 +27,6 @@ static const uint8_t code_sysret[] = { 0xb8, 0x09, 0x00, 0x00, 0x00, 0x48, 0x0f,
 static const uint8_t code_vmcall[] = { 0xb8, 0x34, 0x12, 0x00, 0x00, 0x0f, 0x01, 0xc1, 0xf4 };
 static const uint8_t code_loop[] = { 0xeb, 0xfe };
 static const uint8_t code_rdmsr_bad[] = { 0xb9, 0x45, 0x23, 0x01, 0x00, 0x0f, 0x32 };
-static const uint8_t code_lock[] = { 0xb9, 0xa0, 0x86, 0x01, 0x00, 0xf0, 0x48, 0xff, 0x03, 0xba, 0x01, 0x00, 0x00, 0x00, 0xf0, 0x48, 0x0f, 0xc1, 0x53, 0x08, 0xff, 0xc9, 0x75, 0xed, 0xf4 };
-static const uint8_t code_rep[] = { 0xfc, 0xbe, 0xf0, 0x0f, 0x02, 0x00, 0xbf, 0xf8, 0x0f, 0x04, 0x00, 0xb9, 0x00, 0x20, 0x00, 0x00, 0xf3, 0xa4, 0xbf, 0x00, 0x00, 0x05, 0x00, 0xb8, 0x44, 0x33, 0x22, 0x11, 0xb9, 0x00, 0x03, 0x00, 0x00, 0xf3, 0x48, 0xab, 0xfd, 0xbe, 0xff, 0x0f, 0x02, 0x00, 0xbf, 0xff, 0x0f, 0x06, 0x00, 0xb9, 0x00, 0x01, 0x00, 0x00, 0xf3, 0xa4, 0xfc, 0xbe, 0x00, 0x00, 0x02, 0x00, 0xbf, 0xf8, 0x0f, 0x04, 0x00, 0xb9, 0x00, 0x30, 0x00, 0x00, 0xf3, 0xa6, 0x49, 0x89, 0xc8, 0x49, 0x89, 0xf1, 0xbf, 0x00, 0x00, 0x02, 0x00, 0xb0, 0x77, 0xb9, 0x00, 0x40, 0x00, 0x00, 0xf2, 0xae, 0xf4 };
-static const uint8_t code_rep_fault[] = { 0xbf, 0x00, 0xff, 0x2f, 0x00, 0xb9, 0x00, 0x10, 0x00, 0x00, 0xb0, 0xab, 0xf3, 0xaa, 0xf4 };
 static const uint8_t code_modes[] = { 0xfa, 0x0f, 0x01, 0x16, 0x00, 0x11, 0x0f, 0x20, 0xc0, 0x66, 0x83, 0xc8, 0x01, 0x0f, 0x22, 0xc0, 0xea, 0x15, 0x7c, 0x18, 0x00, 0x66, 0xb8, 0x10, 0x00, 0x8e, 0xd8, 0x8e, 0xd0, 0xbc, 0x00, 0x70, 0x00, 0x00, 0x6a, 0x55, 0x5b, 0x0f, 0x20, 0xe0, 0x83, 0xc8, 0x20, 0x0f, 0x22, 0xe0, 0xb9, 0x80, 0x00, 0x00, 0xc0, 0x0f, 0x32, 0x0d, 0x00, 0x01, 0x00, 0x00, 0x0f, 0x30, 0xb8, 0x00, 0x90, 0x00, 0x00, 0x0f, 0x22, 0xd8, 0x0f, 0x20, 0xc0, 0x0d, 0x00, 0x00, 0x00, 0x80, 0x0f, 0x22, 0xc0, 0xea, 0x56, 0x7c, 0x00, 0x00, 0x08, 0x00, 0x48, 0xb8, 0x89, 0x67, 0x45, 0x23, 0x01, 0x00, 0x00, 0x00, 0x50, 0x59, 0xf4 };
 static const uint8_t code_real[] = { 0xb8, 0x34, 0x12, 0xcd, 0x10, 0xbb, 0x00, 0x00, 0xb8, 0x07, 0x00, 0xf6, 0xf3, 0xf4 };
 
@@ -124,97 +37,6 @@ static const uint8_t code_fx[] = { 0xbb, 0x00, 0x00, 0x02, 0x00, 0x0f, 0xae, 0x0
 static const uint8_t code_sysenter[] = { 0xba, 0x00, 0x01, 0x01, 0x00, 0xb9, 0x00, 0x68, 0x00, 0x00, 0x0f, 0x34 };
 /* mov eax, 0x77; sysexitq */
 static const uint8_t code_sysexit[] = { 0xb8, 0x77, 0x00, 0x00, 0x00, 0x48, 0x0f, 0x35 };
-
-/* rep movsq with the destination 4 bytes ahead; rep movsw 3 bytes ahead */
-static const uint8_t code_movsq_overlap[] = { 0xfc, 0xbe, 0x00, 0x00, 0x02, 0x00, 0xbf, 0x04, 0x00, 0x02, 0x00, 0xb9, 0x08, 0x00, 0x00, 0x00, 0xf3, 0x48, 0xa5, 0xbe, 0x00, 0x10, 0x02, 0x00, 0xbf, 0x03, 0x10, 0x02, 0x00, 0xb9, 0x09, 0x00, 0x00, 0x00, 0x66, 0xf3, 0xa5, 0xf4 };
-
-static void put64(uint8_t *ram, uint64_t a, uint64_t v) { memcpy(ram + a, &v, 8); }
-static uint64_t get64(const uint8_t *ram, uint64_t a) { uint64_t v; memcpy(&v, ram + a, 8); return v; }
-static uint32_t get32(const uint8_t *ram, uint64_t a) { uint32_t v; memcpy(&v, ram + a, 4); return v; }
-static uint16_t get16(const uint8_t *ram, uint64_t a) { uint16_t v; memcpy(&v, ram + a, 2); return v; }
-
-static void seg(struct x86_seg *s, uint16_t sel, bool code, unsigned dpl)
-{
-	memset(s, 0, sizeof(*s));
-	s->sel = sel;
-	s->type = code ? 0xb : 0x3;
-	s->s = s->present = s->g = 1;
-	s->limit = 0xffffffff;
-	s->l = code;
-	s->db = !code;
-	s->dpl = dpl;
-}
-
-static void set_gate(uint8_t *ram, unsigned vec, uint64_t target, unsigned dpl, unsigned ist, bool present)
-{
-	uint64_t lo = (target & 0xffff) | (0x08ull << 16) | ((uint64_t)ist << 32) | (0xeull << 40) |
-		      ((uint64_t)dpl << 45) | ((uint64_t)present << 47) | ((target >> 16) << 48);
-
-	put64(ram, IDT + vec * 16, lo);
-	put64(ram, IDT + vec * 16 + 8, target >> 32);
-}
-
-/* Flat 64-bit machine: GDT, IDT with a HLT handler per vector, TSS. */
-static struct env *long_mode(struct x86_cpu *cpu, const uint8_t *code, size_t len)
-{
-	struct env *e = calloc(1, sizeof(*e));
-
-	e->ram = calloc(1, RAM_SIZE);
-	e->irq = -1;
-	put64(e->ram, GDT + 0x08, 0x00af9b000000ffffull);
-	put64(e->ram, GDT + 0x10, 0x00cf93000000ffffull);
-	put64(e->ram, GDT + 0x18, 0x00cf9b000000ffffull);
-	put64(e->ram, GDT + 0x20, 0x00cff3000000ffffull);
-	put64(e->ram, GDT + 0x28, 0x00affb000000ffffull);
-	put64(e->ram, GDT + 0x30, 0x0000890000000067ull | ((uint64_t)TSS << 16));
-	for (unsigned v = 0; v < 256; v++) {
-		set_gate(e->ram, v, HANDLERS + v * 16, 0, 0, true);
-		e->ram[HANDLERS + v * 16] = 0xf4;
-	}
-	put64(e->ram, TSS + 4, RSP0);
-	put64(e->ram, TSS + 0x24, IST1);
-	memcpy(e->ram + CODE, code, len);
-
-	memset(cpu, 0, sizeof(*cpu));
-	x86__reset(cpu);
-	cpu->cr0 = X86_CR0_PE | X86_CR0_PG | X86_CR0_ET | X86_CR0_NE;
-	cpu->cr4 = X86_CR4_PAE | X86_CR4_OSFXSR;
-	cpu->efer = X86_EFER_LME | X86_EFER_LMA | X86_EFER_SCE | X86_EFER_NXE;
-	for (unsigned s = 0; s < X86_NR_SREGS; s++)
-		seg(&cpu->seg[s], s == X86_CS ? 0x08 : 0x10, s == X86_CS, 0);
-	cpu->gdtr.base = GDT;
-	cpu->gdtr.limit = 0x3f;
-	cpu->idtr.base = IDT;
-	cpu->idtr.limit = 0xfff;
-	memset(&cpu->tr, 0, sizeof(cpu->tr));
-	cpu->tr.sel = 0x30;
-	cpu->tr.type = 0xb;
-	cpu->tr.present = 1;
-	cpu->tr.base = TSS;
-	cpu->tr.limit = 0x67;
-	cpu->rip = CODE;
-	cpu->gpr[X86_RSP] = STACK;
-	x86__state_changed(cpu);
-	return e;
-}
-
-static void env_free(struct env *e)
-{
-	free(e->ram);
-	free(e);
-}
-
-static enum x86_event run(struct x86_cpu *cpu, struct env *e, struct x86_exit *ex)
-{
-	return x86__run(cpu, &ops, e, 1000000, ex);
-}
-
-/* Handler for @vec reached and halted. */
-static void assert_in_handler(struct x86_cpu *cpu, enum x86_event ev, unsigned vec)
-{
-	assert_int_equal(ev, X86_EV_HLT);
-	assert_int_equal(cpu->rip, HANDLERS + vec * 16 + 1);
-}
 
 static void test_de(void **st)
 {
@@ -634,151 +456,6 @@ static void test_hypercall_budget_cpuid(void **st)
 	assert_memory_equal(&r[1], "KVMKVMKVM", 9);
 }
 
-/* Reference model of code_rep, element by element. */
-static void rep_reference(uint8_t *m, uint64_t *r8, uint64_t *r9, uint64_t *rcx, uint64_t *rdi)
-{
-	for (unsigned k = 0; k < 0x2000; k++)
-		m[0x40ff8 + k] = m[0x20ff0 + k];
-	for (unsigned k = 0; k < 0x300; k++)
-		put64(m, 0x50000 + 8 * k, 0x11223344);
-	for (unsigned k = 0; k < 0x100; k++)
-		m[0x60fff - k] = m[0x20fff - k];
-	uint64_t si = 0x20000, di = 0x40ff8, cx = 0x3000;
-
-	while (cx) {
-		bool eq = m[si] == m[di];
-
-		si++, di++, cx--;
-		if (!eq)
-			break;
-	}
-	*r8 = cx;
-	*r9 = si;
-	di = 0x20000;
-	cx = 0x4000;
-	while (cx) {
-		bool eq = m[di] == 0x77;
-
-		di++, cx--;
-		if (eq)
-			break;
-	}
-	*rcx = cx;
-	*rdi = di;
-}
-
-static void test_rep_strings(void **st)
-{
-	struct x86_cpu cpu;
-	struct x86_exit ex;
-	struct env *e = long_mode(&cpu, code_rep, sizeof(code_rep));
-	uint8_t *ref = malloc(RAM_SIZE);
-	uint64_t r8, r9, rcx, rdi;
-
-	(void)st;
-	for (unsigned k = 0; k < 0x4000; k++)
-		e->ram[0x20000 + k] = (k * 7) % 251;
-	e->ram[0x20000 + 0x2345] = 0x77;
-	memcpy(ref, e->ram, RAM_SIZE);
-	rep_reference(ref, &r8, &r9, &rcx, &rdi);
-	assert_int_equal(run(&cpu, e, &ex), X86_EV_HLT);
-	assert_memory_equal(e->ram + 0x20000, ref + 0x20000, 0x50000);
-	assert_int_equal(cpu.gpr[X86_R8], r8);
-	assert_int_equal(cpu.gpr[X86_R9], r9);
-	assert_int_equal(cpu.gpr[X86_RCX], rcx);
-	assert_int_equal(cpu.gpr[X86_RDI], rdi);
-	free(ref);
-	env_free(e);
-
-	/* REP STOSB running into a fault: progress kept, #PF at the boundary */
-	e = long_mode(&cpu, code_rep_fault, sizeof(code_rep_fault));
-	assert_in_handler(&cpu, run(&cpu, e, &ex), X86_EXC_PF);
-	assert_int_equal(cpu.cr2, FAULT_LO);
-	assert_int_equal(cpu.gpr[X86_RDI], FAULT_LO);
-	assert_int_equal(cpu.gpr[X86_RCX], 0x1000 - 0x100);
-	assert_int_equal(get64(e->ram, cpu.gpr[X86_RSP] + 8), CODE + 12);	/* RIP of the REP STOSB */
-	assert_int_equal(e->ram[FAULT_LO - 1], 0xab);
-	env_free(e);
-}
-
-/* Overlapping REP MOVS closer than one element: element-by-element semantics. */
-static void test_rep_movs_overlap(void **st)
-{
-	struct x86_cpu cpu;
-	struct x86_exit ex;
-	struct env *e = long_mode(&cpu, code_movsq_overlap, sizeof(code_movsq_overlap));
-	uint8_t ref[0x2000];
-
-	(void)st;
-	for (unsigned k = 0; k < 0x2000; k++)
-		e->ram[0x20000 + k] = k * 13 + 1;
-	memcpy(ref, e->ram + 0x20000, sizeof(ref));
-	for (unsigned k = 0; k < 8; k++) {	/* each element is read whole, then written */
-		uint8_t t[8];
-
-		memcpy(t, ref + 8 * k, 8);
-		memcpy(ref + 4 + 8 * k, t, 8);
-	}
-	for (unsigned k = 0; k < 9; k++) {
-		uint8_t t[2];
-
-		memcpy(t, ref + 0x1000 + 2 * k, 2);
-		memcpy(ref + 0x1003 + 2 * k, t, 2);
-	}
-	assert_int_equal(run(&cpu, e, &ex), X86_EV_HLT);
-	assert_memory_equal(e->ram + 0x20000, ref, sizeof(ref));
-	env_free(e);
-}
-
-struct lock_arg {
-	struct env *e;
-	uint64_t insns;
-	enum x86_event ev;
-};
-
-static void *lock_thread(void *p)
-{
-	struct lock_arg *a = p;
-	struct x86_cpu cpu;
-	struct x86_exit ex;
-	struct env *e = a->e;
-
-	memset(&cpu, 0, sizeof(cpu));
-	x86__reset(&cpu);
-	/* same machine view, private stack */
-	struct env *mine = long_mode(&cpu, code_lock, sizeof(code_lock));
-
-	free(mine->ram);
-	mine->ram = e->ram;
-	cpu.gpr[X86_RBX] = 0x70000;
-	cpu.gpr[X86_RDX] = 1;
-	a->ev = x86__run(&cpu, &ops, mine, 100000000, &ex);
-	a->insns = cpu.stats.insns;
-	free(mine);
-	return NULL;
-}
-
-static void test_lock_atomic(void **st)
-{
-	struct x86_cpu cpu;
-	struct env *e = long_mode(&cpu, code_lock, sizeof(code_lock));
-	pthread_t t[4];
-	struct lock_arg a[4];
-
-	(void)st;
-	for (unsigned k = 0; k < 4; k++) {
-		a[k].e = e;
-		assert_int_equal(pthread_create(&t[k], NULL, lock_thread, &a[k]), 0);
-	}
-	for (unsigned k = 0; k < 4; k++) {
-		pthread_join(t[k], NULL);
-		assert_int_equal(a[k].ev, X86_EV_HLT);
-	}
-	assert_int_equal(get64(e->ram, 0x70000), 400000);
-	assert_int_equal(get64(e->ram, 0x70008), 400000);
-	env_free(e);
-}
-
 static void test_fxsave_mxcsr_x87(void **st)
 {
 	struct x86_cpu cpu;
@@ -902,9 +579,6 @@ int main(void)
 		cmocka_unit_test(test_sti_shadow_and_irq),
 		cmocka_unit_test(test_syscall_sysret),
 		cmocka_unit_test(test_hypercall_budget_cpuid),
-		cmocka_unit_test(test_rep_strings),
-		cmocka_unit_test(test_rep_movs_overlap),
-		cmocka_unit_test(test_lock_atomic),
 		cmocka_unit_test(test_kvm_conversions),
 		cmocka_unit_test(test_fxsave_mxcsr_x87),
 		cmocka_unit_test(test_sysenter_sysexit),
