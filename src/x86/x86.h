@@ -197,7 +197,7 @@ struct x86_wq_ent {
  * *epoch.  Writes by anything else (devices) bump *epoch too (guest_mem).
  */
 struct x86_codemap {
-	uint8_t *base;		/* host address of guest RAM's reservation */
+	uint8_t *base;		/* host address of guest RAM's reservation, page-aligned */
 	uint64_t pages;		/* 4 KiB pages in it */
 	uint64_t *bits;		/* one per page: blocks were decoded from it (atomic) */
 	uint64_t *epoch;	/* atomic */

@@ -239,8 +239,8 @@ static struct x86_block *build(struct x86_ctx *c, uint64_t rip, const uint8_t *c
 		}
 		x86_fast_select(in, rip + pos);
 		nsimple++;
-		/* a Jcc goes on with its fall-through only if its handler reports a taken branch */
-		if (k == SIMPLE_BRANCH || b->insn[n - 1].fn == op_jcc)
+		/* a Jcc goes on with its fall-through: its handler stops the block when taken */
+		if (k == SIMPLE_BRANCH || (in->fn == op_jcc && in->bfn == x86_fast_generic))
 			break;
 	}
 	/* the code bytes follow the last instruction slot actually used */
