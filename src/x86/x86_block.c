@@ -250,6 +250,7 @@ static struct x86_block *build(struct x86_ctx *c, uint64_t rip, const uint8_t *c
 	b->nsimple = nsimple;
 	b->nbytes = pos;
 	b->succ_lin[0] = b->succ_lin[1] = 0;
+	b->succ[0] = b->succ[1] = NULL;
 	memset(&b->insn[n], 0, sizeof(b->insn[n]));
 	b->insn[n].ofs = pos;
 	b->insn[n].bfn = x86_fast_end;
@@ -306,7 +307,8 @@ static struct x86_block *find(struct x86_ctx *c, struct x86_block *prev, uint64_
 
 	if (prev) {
 		for (unsigned k = 0; k < 2; k++)
-			if (prev->succ_lin[k] == rip && block_fits(c->cpu, prev->succ[k], rip, code, mode, now))
+			if (prev->succ[k] && prev->succ_lin[k] == rip &&
+			    block_fits(c->cpu, prev->succ[k], rip, code, mode, now))
 				return prev->succ[k];
 	}
 	b = lookup(c->cpu, rip, code, mode, now);
@@ -318,7 +320,7 @@ static struct x86_block *find(struct x86_ctx *c, struct x86_block *prev, uint64_
 			prev = NULL;	/* the build emptied the arena */
 	}
 	if (prev) {
-		unsigned k = prev->succ_lin[0] ? 1 : 0;
+		unsigned k = prev->succ[0] ? 1 : 0;	/* (RIP 0 is an address like any other) */
 
 		prev->succ_lin[k] = rip;
 		prev->succ[k] = b;

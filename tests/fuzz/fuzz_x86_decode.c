@@ -221,6 +221,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memset(ram, 0, RAM_SIZE);
 	memcpy(ram + CODE, data, MIN(size, (size_t)(RAM_SIZE - CODE)));
 	e = (struct env){ .ram = ram, .fill = fill };
+	x86__release(cpu);	/* the block cache: a fresh CPU per input */
 	memset(cpu, 0, sizeof(*cpu));
 	setup(cpu, &e, mode);
 
