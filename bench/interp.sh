@@ -9,6 +9,9 @@
 # instruction count per iteration, which the guest prints:
 #   compute  a 10-instruction ALU/load/store loop, --compute-n iterations
 #            (default 20000000)
+#   compute64  the same loop in long mode (firmware/bench64.c), where the
+#            interpreter runs code as decoded blocks (32-bit code runs
+#            instruction by instruction)
 #   pt       sweeps over 512 pages, each page's PTE flipped to another frame,
 #            INVLPG, a store and a load through it, a CR3 reload per sweep
 #            (4103 instructions per sweep), --pt-n sweeps (default 3000)
@@ -46,29 +49,30 @@ done
 [ -x "$MVM_BIN" ] || { echo "interp: $MVM_BIN not found: run 'make' first, or pass --mvm" >&2; exit 2; }
 command -v qemu-system-x86_64 >/dev/null ||
 	{ echo "interp: qemu-system-x86_64 not found: apt-get install qemu-system-x86" >&2; exit 2; }
-ELF=$ROOT/$BUILD/firmware/bench.elf
-make -s -C "$ROOT" BUILD="$BUILD" "$BUILD/firmware/bench.elf" >/dev/null ||
-	{ echo "interp: building $ELF failed" >&2; exit 2; }
+FW=$ROOT/$BUILD/firmware
+make -s -C "$ROOT" BUILD="$BUILD" "$BUILD/firmware/bench.elf" "$BUILD/firmware/bench64.elf" >/dev/null ||
+	{ echo "interp: building $FW/bench.elf and bench64.elf failed" >&2; exit 2; }
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-# run ENGINE MODE N: guest output in $tmp/out, wall time in ns on stdout.
+# run ENGINE WORKLOAD N: guest output in $tmp/out, wall time in ns on stdout.
 run() {
-	local t0 t1 rc
+	local t0 t1 rc elf=$FW/bench.elf mode=$2
+	if [ "$2" = compute64 ]; then elf=$FW/bench64.elf mode=compute; fi
 	t0=$(date +%s%N)
 	if [ "$1" = mvm ]; then
-		timeout "$TIMEOUT" "$MVM_BIN" --accel shadow -m 128M -k "$ELF" -p "mode=$2 n=$3" \
+		timeout "$TIMEOUT" "$MVM_BIN" --accel shadow -m 128M -k "$elf" -p "mode=$mode n=$3" \
 			</dev/null >"$tmp/out" 2>"$tmp/err"
 	else
 		timeout "$TIMEOUT" qemu-system-x86_64 -accel tcg -nodefaults -cpu max -m 128 -no-reboot \
-			-display none -serial stdio -kernel "$ELF" -append "mode=$2 n=$3" \
+			-display none -serial stdio -kernel "$elf" -append "mode=$mode n=$3" \
 			-device isa-debug-exit,iobase=0xf4,iosize=4 </dev/null >"$tmp/out" 2>"$tmp/err"
 	fi
 	rc=$?
 	t1=$(date +%s%N)
 	# isa-debug-exit with 0: both exit with (0 << 1) | 1.
-	if [ "$rc" != 1 ] || ! grep -q "^bench: $2 n=$3 " "$tmp/out"; then
+	if [ "$rc" != 1 ] || ! grep -q "^bench: $mode n=$3 " "$tmp/out"; then
 		echo "interp: $1 $2 n=$3 failed (exit status $rc):" >&2
 		cat "$tmp/out" "$tmp/err" | head -5 >&2
 		return 1
@@ -92,8 +96,8 @@ mips() {	# INSNS NS
 }
 
 status=0
-for w in compute pt; do
-	if [ $w = compute ]; then n=$COMPUTE_N; else n=$PT_N; fi
+for w in compute compute64 pt; do
+	if [ $w = pt ]; then n=$PT_N; else n=$COMPUTE_N; fi
 	declare -A ns=() line=()
 	ok=1
 	for e in mvm qemu; do

@@ -12,9 +12,14 @@
  * (the script multiplies; tests/integration/trace.sh counts them with
  * --trace insn between the bench_*_loop and bench_*_end labels).
  * Prints "bench: <mode> n=<N> sum=<hex>" and exits through isa-debug-exit
- * with 0.
+ * with 0.  bench64.c builds the compute workload for long mode, where the
+ * interpreter runs code as blocks.
  */
+#ifdef BENCH_LONG_MODE
+#include "fw.h"
+#else
 #include "pt.h"
+#endif
 
 #define BENCH_COMPUTE_INSNS	10
 #define PT_PAGES		512
@@ -47,6 +52,7 @@ __attribute__((noinline)) static uint32_t compute(uint32_t n)
 	return a ^ b ^ s;
 }
 
+#ifndef BENCH_LONG_MODE
 __attribute__((noinline)) static uint32_t pt_sweeps(uint32_t n)
 {
 	uint32_t sum = 0, win = TEST_VA, pte = pt_test_table();
@@ -79,6 +85,7 @@ __attribute__((noinline)) static uint32_t pt_sweeps(uint32_t n)
 		: "eax", "ecx", "esi", "edi", "memory", "cc");
 	return sum;
 }
+#endif
 
 /* Just past @w where it starts a word of @s (at the start or after a blank), or NULL. */
 static const char *find_word(const char *s, const char *w)
@@ -110,9 +117,10 @@ static uint32_t arg_num(const char *s, const char *key, uint32_t def)
 
 int fw_main(uint32_t magic, const struct multiboot_info *mb)
 {
-	const char *cmd = (mb->flags & 4) ? (const char *)mb->cmdline : "";
+	const char *cmd = (mb->flags & 4) ? (const char *)(uintptr_t)mb->cmdline : "";
 	uint32_t n = arg_num(cmd, "n=", 1), sum = 0;
 
+#ifndef BENCH_LONG_MODE
 	const char *pt = find_word(cmd, "mode=pt");
 
 	if (pt && (*pt == ' ' || !*pt)) {
@@ -120,10 +128,11 @@ int fw_main(uint32_t magic, const struct multiboot_info *mb)
 		if (n)
 			sum = pt_sweeps(n);
 		printf("bench: pt n=%u insns/iter=%u sum=%x\n", n, BENCH_PT_INSNS, sum);
-	} else {
-		if (n)
-			sum = compute(n);
-		printf("bench: compute n=%u insns/iter=%u sum=%x\n", n, BENCH_COMPUTE_INSNS, sum);
+		return 0;
 	}
+#endif
+	if (n)
+		sum = compute(n);
+	printf("bench: compute n=%u insns/iter=%u sum=%x\n", n, BENCH_COMPUTE_INSNS, sum);
 	return 0;
 }

@@ -30,7 +30,7 @@ $(foreach p,$(FW_PROGS),$(eval $(call fw_prog,$(p))))
 .SECONDARY: $(FW_COMMON) $(FW_PROGS:%=$(FW_DIR)/%.o) $(FW_PROGS:%=$(FW_DIR)/%_asm.o)
 
 # 64-bit programs: ELF64 with the a.out-kludge fields, long mode from entry.
-FW64_PROGS   := paging64 io64
+FW64_PROGS   := paging64 io64 bench64
 FW64_CFLAGS  := $(filter-out -m32 -march=i686,$(FW_CFLAGS)) -m64 -mcmodel=small -mno-red-zone
 FW64_LDFLAGS := -m elf_x86_64 -nostdlib --build-id=none -z max-page-size=0x1000 \
                 -z noexecstack -T firmware/link64.ld \
@@ -51,6 +51,7 @@ $(FW_DIR)/$(1).elf: $(FW_DIR)/64/$(1).o $(FW64_COMMON) firmware/link64.ld
 	ld $(FW64_LDFLAGS) -o $$@ $$(filter %.o,$$^)
 endef
 $(foreach p,$(FW64_PROGS),$(eval $(call fw64_prog,$(p))))
+$(FW_DIR)/64/bench64.o: firmware/bench.c
 .SECONDARY: $(FW64_COMMON) $(FW64_PROGS:%=$(FW_DIR)/64/%.o)
 
 firmware: $(FW_PROGS:%=$(FW_DIR)/%.elf) $(FW64_PROGS:%=$(FW_DIR)/%.elf)
