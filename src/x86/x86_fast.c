@@ -371,14 +371,6 @@ CMOV(8)
 
 /* ---- selection ---- */
 
-static void swap_reg_rm(struct x86_insn *i)
-{
-	uint8_t t = i->reg;
-
-	i->reg = i->rm;
-	i->rm = t;
-}
-
 static void choose(struct x86_insn *i, uint64_t next_rip)
 {
 	bool mem = i->flags & F_MEM;
@@ -420,7 +412,7 @@ static void choose(struct x86_insn *i, uint64_t next_rip)
 		i->bfn = ret_near;
 	} else if (i->fn == op_alu) {
 		if (!mem && (i->opcode & 2))
-			swap_reg_rm(i);
+			x86_swap_reg_rm(i);
 		if (!mem)
 			i->bfn = alu_rr[w][i->arg];
 		else if (i->opcode & 2)
@@ -437,7 +429,7 @@ static void choose(struct x86_insn *i, uint64_t next_rip)
 	} else if (i->fn == op_mov) {
 		if (!mem) {
 			if (i->opcode & 2)
-				swap_reg_rm(i);
+				x86_swap_reg_rm(i);
 			i->bfn = w ? mov_rr8 : mov_rr4;
 		} else {
 			i->bfn = (i->opcode & 2) ? (w ? mov_load8 : mov_load4) : (w ? mov_store8 : mov_store4);

@@ -159,6 +159,24 @@ static inline __attribute__((always_inline)) uint8_t *x86_tlb_ptr(struct x86_ctx
 	x86_store_n(p_, (size), (val)); \
 } while (0)
 
+/* A read-modify-write operand: a writable private-TLB entry (writable implies readable), or generic */
+#define FAST_RMW(p, seg, off, size) \
+	uint8_t *p = x86_tlb_ptr(c, (seg), (off), (size), X86_ACC_WRITE); \
+	if (__builtin_expect(!p, 0)) { \
+		x86_fast_generic(c, i); \
+		return; \
+	} \
+	x86_note_write(c, p)
+
+/* Register-register forms: dst in rm, src in reg (the selectors swap for "Gv, Ev"). */
+static inline void x86_swap_reg_rm(struct x86_insn *i)
+{
+	uint8_t t = i->reg;
+
+	i->reg = i->rm;
+	i->rm = t;
+}
+
 /* x86_fast_ext.c: byte, read-modify-write, shift-count, rotate and NOP forms */
 bool x86_fast_select_ext(struct x86_insn *i);
 

@@ -150,24 +150,14 @@ static void alu_mr##SZ(struct x86_ctx *c, const struct x86_insn *i) \
 		NEXT(c, i); \
 		return; \
 	} \
-	uint8_t *p = x86_tlb_ptr(c, i->seg, c->ea, SZ, X86_ACC_WRITE);	/* writable implies readable */ \
-	if (!p) { \
-		x86_fast_generic(c, i); \
-		return; \
-	} \
-	x86_note_write(c, p); \
+	FAST_RMW(p, i->seg, c->ea, SZ); \
 	x86_store_n(p, SZ, x86_alu_lazy(c, i->arg, x86_load_n(p, SZ), src, SZ)); \
 	NEXT(c, i); \
 } \
 static void incdec_m##SZ(struct x86_ctx *c, const struct x86_insn *i) \
 { \
 	x86_calc_ea(c); \
-	uint8_t *p = x86_tlb_ptr(c, i->seg, c->ea, SZ, X86_ACC_WRITE);	/* writable implies readable */ \
-	if (!p) { \
-		x86_fast_generic(c, i); \
-		return; \
-	} \
-	x86_note_write(c, p); \
+	FAST_RMW(p, i->seg, c->ea, SZ); \
 	uint64_t a = x86_load_n(p, SZ), r = (a + ((i->reg & 1) ? -1ull : 1)) & x86_mask(SZ); \
 	lf_set(c, (i->reg & 1) ? LF_DEC : LF_INC, SZ, a, lf_cf(c), r); \
 	x86_store_n(p, SZ, r); \
@@ -213,14 +203,6 @@ SHIFT_VAR(8)
 
 /* ---- selection ---- */
 
-static void swap_reg_rm(struct x86_insn *i)
-{
-	uint8_t t = i->reg;
-
-	i->reg = i->rm;
-	i->rm = t;
-}
-
 bool x86_fast_select_ext(struct x86_insn *i)
 {
 	bool mem = i->flags & F_MEM;
@@ -250,7 +232,7 @@ bool x86_fast_select_ext(struct x86_insn *i)
 		if (sz != 1 || !rm_ok)
 			return false;
 		if (i->opcode & 2)
-			swap_reg_rm(i);
+			x86_swap_reg_rm(i);
 		i->bfn = alu8_rr;
 		return true;
 	}
@@ -299,7 +281,7 @@ bool x86_fast_select_ext(struct x86_insn *i)
 			i->bfn = (i->opcode & 2) ? mov8_load : mov8_store;
 		} else {
 			if (i->opcode & 2)
-				swap_reg_rm(i);
+				x86_swap_reg_rm(i);
 			i->bfn = mov8_rr;
 		}
 		return true;
