@@ -9,9 +9,7 @@
 # instruction count per iteration, which the guest prints:
 #   compute  a 10-instruction ALU/load/store loop, --compute-n iterations
 #            (default 20000000)
-#   compute64  the same loop in long mode (firmware/bench64.c), where the
-#            interpreter runs code as decoded blocks (32-bit code runs
-#            instruction by instruction)
+#   compute64  the same loop in long mode (firmware/bench64.c)
 #   pt       sweeps over 512 pages, each page's PTE flipped to another frame,
 #            INVLPG, a store and a load through it, a CR3 reload per sweep
 #            (4103 instructions per sweep), --pt-n sweeps (default 3000)

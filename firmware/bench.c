@@ -12,8 +12,7 @@
  * (the script multiplies; tests/integration/trace.sh counts them with
  * --trace insn between the bench_*_loop and bench_*_end labels).
  * Prints "bench: <mode> n=<N> sum=<hex>" and exits through isa-debug-exit
- * with 0.  bench64.c builds the compute workload for long mode, where the
- * interpreter runs code as blocks.
+ * with 0.  bench64.c builds the compute workload for long mode.
  */
 #ifdef BENCH_LONG_MODE
 #include "fw.h"

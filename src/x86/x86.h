@@ -266,7 +266,7 @@ struct x86_cpu {
 #define X86_DCACHE_ENTRY_BYTES	112
 	uint64_t dcache[X86_DCACHE_ENTRIES * X86_DCACHE_ENTRY_BYTES / 8];
 	/*
-	 * Block cache (64-bit code, x86_block.c): mapped on first use, kept by
+	 * Block cache (x86_block.c): mapped on first use, kept by
 	 * x86__reset(), unmapped by x86__release().
 	 */
 	struct x86_bcache *bc;

@@ -1,5 +1,6 @@
 /*
- * Blocks: 64-bit straight-line code decoded once and run as a unit.
+ * Blocks: straight-line code decoded once and run as a unit - 64-bit code,
+ * and 32-bit code under a flat CS (x86_block_mode()).
  *
  * Per instruction, the single-step path pays for a fetch-window setup, a
  * decoded-cache lookup, a register save for the abort rule, and the
@@ -237,7 +238,7 @@ static struct x86_block *build(struct x86_ctx *c, uint64_t rip, const uint8_t *c
 			in->disp += rip + pos;
 			in->ea_base = X86_EA_NONE;
 		}
-		x86_fast_select(in, rip + pos);
+		x86_fast_select(in, (rip + pos) & (c->cpu->l64 ? ~0ull : 0xffffffffull), c->cpu->l64);
 		nsimple++;
 		/* a Jcc goes on with its fall-through: its handler stops the block when taken */
 		if (k == SIMPLE_BRANCH || (in->fn == op_jcc && in->bfn == x86_fast_generic))
@@ -331,7 +332,8 @@ static struct x86_block *find(struct x86_ctx *c, struct x86_block *prev, uint64_
 void x86_block_exec(struct x86_ctx *c, uint64_t budget)
 {
 	struct x86_cpu *cpu = c->cpu;
-	uint8_t mode = 0x81 | (cpu->seg[X86_CS].db << 1);
+	uint8_t mode = 0x80 | cpu->l64 | (cpu->seg[X86_CS].db << 1);
+	uint64_t ripmask = cpu->l64 ? ~0ull : 0xffffffffull;	/* 32-bit code: EIP wraps */
 	struct x86_block *prev = c->last_blk;	/* the last block run: links survive returns to x86__run */
 	uint64_t now;
 
@@ -378,9 +380,9 @@ void x86_block_exec(struct x86_ctx *c, uint64_t budget)
 			k = c->i - b->insn;
 			if (c->stop) {
 				k++;
-				rip = (c->stop & X86_STOP_BRANCH) ? c->next_rip : b->lin + c->i->ofs + c->i->len;
+				rip = (c->stop & X86_STOP_BRANCH) ? c->next_rip : (b->lin + c->i->ofs + c->i->len) & ripmask;
 			} else {
-				rip = b->lin + c->i->ofs;	/* the end marker or the last instruction */
+				rip = (b->lin + c->i->ofs) & ripmask;	/* the end marker or the last instruction */
 			}
 		} else {
 			/* the budget ends inside the run: one instruction at a time */
@@ -391,7 +393,7 @@ void x86_block_exec(struct x86_ctx *c, uint64_t budget)
 				c->stop |= X86_STOP_ONE;
 				i->bfn(c, i);
 				c->stop &= ~X86_STOP_ONE;
-				rip = (c->stop & X86_STOP_BRANCH) ? c->next_rip : b->lin + i->ofs + i->len;
+				rip = (c->stop & X86_STOP_BRANCH) ? c->next_rip : (b->lin + i->ofs + i->len) & ripmask;
 				if (c->stop) {
 					k++;
 					break;

@@ -1,12 +1,12 @@
 /*
- * Specialised handlers for the commonest 64-bit instruction forms.
+ * Specialised handlers for the commonest instruction forms in blocks.
  *
  * The generic handlers re-discover at every execution what the decoder
  * already knew: operand size, register or memory, which operand is the
  * destination, which ALU operation.  When a block is built, x86_fast_select()
- * replaces the handler of a simple instruction in 64-bit code with one that
- * has those fixed at compile time (32- and 64-bit operands, registers and
- * plain loads/stores).  Their results are the generic handlers' bit for bit
+ * replaces the handler of a simple instruction with one that has those fixed
+ * at compile time (8-, 32- and 64-bit operands, registers and plain loads and
+ * stores; memory forms in 64-bit code only).  Their results are the generic handlers' bit for bit
  * (flags included); any other form keeps its generic handler.
  *
  * Register-register forms read their destination from i->rm and their source
@@ -478,7 +478,7 @@ static void choose(struct x86_insn *i, uint64_t next_rip)
  */
 void x86_fast_generic(struct x86_ctx *c, const struct x86_insn *i)
 {
-	uint64_t fall = c->blk->lin + i->ofs + i->len;
+	uint64_t fall = (c->blk->lin + i->ofs + i->len) & (c->cpu->l64 ? ~0ull : 0xffffffffull);
 
 	x86_lf_flush(c);
 	c->next_rip = fall;
@@ -496,10 +496,21 @@ void x86_fast_end(struct x86_ctx *c, const struct x86_insn *i)
 	(void)i;
 }
 
-bool x86_fast_select(struct x86_insn *i, uint64_t next_rip)
+bool x86_fast_select(struct x86_insn *i, uint64_t next_rip, bool l64)
 {
 	i->bfn = NULL;
+	/*
+	 * 32-bit code: register forms only (the handlers' memory path is the
+	 * 64-bit private-TLB one; segmented accesses go the generic way), and
+	 * branches with 32-bit targets.
+	 */
+	if (!l64 && ((i->flags & F_MEM) || ((i->fn == op_jcc || i->fn == op_jmp) && i->opsize != 4))) {
+		i->bfn = x86_fast_generic;
+		return false;
+	}
 	choose(i, next_rip);
+	if (!l64 && (i->bfn == jmp_rel || (i->fn == op_jcc && i->bfn)))
+		i->imm2 &= 0xffffffffull;
 	if (i->bfn || x86_fast_select_ext(i))
 		return true;
 	i->bfn = x86_fast_generic;

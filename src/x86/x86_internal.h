@@ -196,12 +196,21 @@ void x86_step(struct x86_ctx *c, const struct x86_insn *pre);
 /* x86_mem.c: codemap (see x86.h) */
 bool x86_code_mark(struct x86_cpu *cpu, uintptr_t page);
 
-/* x86_block.c */
+/* x86_block.c: code that runs as blocks - 64-bit, or 32-bit with a flat CS (base 0, 4 GiB) */
+static inline bool x86_block_mode(const struct x86_cpu *cpu)
+{
+	const struct x86_seg *cs = &cpu->seg[X86_CS];
+
+	if (cpu->l64)
+		return true;
+	return cpu->mode != X86_MODE_REAL && !(cpu->rflags & X86_FL_VM) && cs->db &&
+	       cs->base == 0 && cs->limit == 0xffffffffu;
+}
 void x86_block_exec(struct x86_ctx *c, uint64_t budget);
 void x86_block_sync(struct x86_ctx *c);
 void x86_block_reset(struct x86_cpu *cpu);	/* x86__reset(): forget every block */
 /* x86_fast.c: set a simple 64-bit instruction's bfn; false if it got the generic one */
-bool x86_fast_select(struct x86_insn *i, uint64_t next_rip);
+bool x86_fast_select(struct x86_insn *i, uint64_t next_rip, bool l64);
 /* x86_fast.c: bfn of a block's end marker and of its last, non-simple instruction */
 void x86_fast_end(struct x86_ctx *c, const struct x86_insn *i);
 /* x86_fast.c: write pending lazy flags into RFLAGS */

@@ -448,7 +448,7 @@ enum x86_event x86__run(struct x86_cpu *cpu, const struct x86_env_ops *ops,
 				(cpu->stats.exceptions + cpu->stats.irqs - events_start);
 
 		c->stop = 0;
-		if (cpu->l64 && !shadow && !cpu->replay_n && !(cpu->rflags & X86_FL_TF))
+		if (!shadow && !cpu->replay_n && !(cpu->rflags & X86_FL_TF) && x86_block_mode(cpu))
 			x86_block_exec(c, left);
 		else
 			x86_step(c, NULL);
