@@ -48,13 +48,6 @@ void irqchip__destroy(struct irqchip *chip)
 	free(chip);
 }
 
-static struct lapic *lapic_of(struct irqchip *chip, int vcpu)
-{
-	if (vcpu < 0 || vcpu >= IRQCHIP_MAX_VCPUS || !chip->lapic[vcpu].present)
-		return NULL;
-	return &chip->lapic[vcpu];
-}
-
 int irqchip__vcpu_init(struct irqchip *chip, int vcpu)
 {
 	if (vcpu < 0 || vcpu >= IRQCHIP_MAX_VCPUS)
@@ -123,7 +116,7 @@ bool irqchip__pio(struct irqchip *chip, uint16_t port, uint8_t *data, unsigned l
 bool irqchip__mmio(struct irqchip *chip, int vcpu, uint64_t gpa, uint8_t *data, unsigned len,
 		   bool is_write)
 {
-	struct lapic *l = lapic_of(chip, vcpu);
+	struct lapic *l = irqchip__lapic_of(chip, vcpu);
 	uint64_t base;
 
 	if (l && __atomic_load_n(&l->hw_enabled, __ATOMIC_RELAXED)) {
@@ -153,7 +146,7 @@ static bool accepts_pic(const struct lapic *l)
 
 int irqchip__pending(struct irqchip *chip, int vcpu)
 {
-	struct lapic *l = lapic_of(chip, vcpu);
+	struct lapic *l = irqchip__lapic_of(chip, vcpu);
 	int v;
 
 	if (!l)
@@ -172,7 +165,7 @@ int irqchip__pending(struct irqchip *chip, int vcpu)
 
 void irqchip__ack(struct irqchip *chip, int vcpu, int vector)
 {
-	struct lapic *l = lapic_of(chip, vcpu);
+	struct lapic *l = irqchip__lapic_of(chip, vcpu);
 
 	if (!l)
 		return;
@@ -189,7 +182,7 @@ void irqchip__ack(struct irqchip *chip, int vcpu, int vector)
 
 uint32_t irqchip__take_events(struct irqchip *chip, int vcpu, uint32_t *sipi_vector)
 {
-	struct lapic *l = lapic_of(chip, vcpu);
+	struct lapic *l = irqchip__lapic_of(chip, vcpu);
 	uint32_t ev;
 
 	if (!l)
@@ -202,14 +195,14 @@ uint32_t irqchip__take_events(struct irqchip *chip, int vcpu, uint32_t *sipi_vec
 
 uint32_t irqchip__peek_events(struct irqchip *chip, int vcpu)
 {
-	struct lapic *l = lapic_of(chip, vcpu);
+	struct lapic *l = irqchip__lapic_of(chip, vcpu);
 
 	return l ? __atomic_load_n(&l->events, __ATOMIC_ACQUIRE) : 0;
 }
 
 void irqchip__poll(struct irqchip *chip, int vcpu)
 {
-	struct lapic *l = lapic_of(chip, vcpu);
+	struct lapic *l = irqchip__lapic_of(chip, vcpu);
 	uint64_t now = irqchip__now(chip);
 
 	if (l)
@@ -223,7 +216,7 @@ void irqchip__poll(struct irqchip *chip, int vcpu)
 
 uint64_t irqchip__next_deadline(struct irqchip *chip, int vcpu)
 {
-	struct lapic *l = lapic_of(chip, vcpu);
+	struct lapic *l = irqchip__lapic_of(chip, vcpu);
 	uint64_t dl = __atomic_load_n(&chip->pit_deadline, __ATOMIC_ACQUIRE);
 
 	if (l && l->timer_deadline < dl)
@@ -233,7 +226,7 @@ uint64_t irqchip__next_deadline(struct irqchip *chip, int vcpu)
 
 void irqchip__set_apic_base(struct irqchip *chip, int vcpu, uint64_t val)
 {
-	struct lapic *l = lapic_of(chip, vcpu);
+	struct lapic *l = irqchip__lapic_of(chip, vcpu);
 	bool was, now_en = val & (1u << 11);
 
 	if (!l)
@@ -249,7 +242,7 @@ void irqchip__set_apic_base(struct irqchip *chip, int vcpu, uint64_t val)
 
 void irqchip__lapic_reset(struct irqchip *chip, int vcpu)
 {
-	struct lapic *l = lapic_of(chip, vcpu);
+	struct lapic *l = irqchip__lapic_of(chip, vcpu);
 
 	if (l)
 		lapic_reset(l);
@@ -257,7 +250,7 @@ void irqchip__lapic_reset(struct irqchip *chip, int vcpu)
 
 void irqchip__set_cr8(struct irqchip *chip, int vcpu, uint64_t cr8)
 {
-	struct lapic *l = lapic_of(chip, vcpu);
+	struct lapic *l = irqchip__lapic_of(chip, vcpu);
 
 	if (!l)
 		return;
@@ -267,7 +260,7 @@ void irqchip__set_cr8(struct irqchip *chip, int vcpu, uint64_t cr8)
 
 uint64_t irqchip__get_cr8(struct irqchip *chip, int vcpu)
 {
-	struct lapic *l = lapic_of(chip, vcpu);
+	struct lapic *l = irqchip__lapic_of(chip, vcpu);
 
 	return l ? (l->tpr >> 4) & 15 : 0;
 }

@@ -139,6 +139,14 @@ struct irqchip {
 	int max_vcpu;			/* highest present index + 1 */
 };
 
+/* The vCPU's LAPIC, or NULL when @vcpu is out of range or not created yet. */
+static inline struct lapic *irqchip__lapic_of(struct irqchip *chip, int vcpu)
+{
+	if (vcpu < 0 || vcpu >= IRQCHIP_MAX_VCPUS || !chip->lapic[vcpu].present)
+		return NULL;
+	return &chip->lapic[vcpu];
+}
+
 /* ---- API for the backend ------------------------------------------------------ */
 
 /* Allocate the chip: -ENOMEM. */

@@ -115,9 +115,9 @@ static void write_wall_clock(struct guest_mem *mem, uint64_t gpa)
 
 bool irqchip__kvmclock_rdmsr(struct irqchip *chip, int vcpu, uint32_t msr, uint64_t *val)
 {
-	struct lapic *l = vcpu >= 0 && vcpu < IRQCHIP_MAX_VCPUS ? &chip->lapic[vcpu] : NULL;
+	struct lapic *l = irqchip__lapic_of(chip, vcpu);
 
-	if (!l || !l->present)
+	if (!l)
 		return false;
 	switch (msr) {
 	case MSR_KVM_SYSTEM_TIME:
@@ -136,9 +136,9 @@ bool irqchip__kvmclock_rdmsr(struct irqchip *chip, int vcpu, uint32_t msr, uint6
 bool irqchip__kvmclock_wrmsr(struct irqchip *chip, int vcpu, struct guest_mem *mem, uint32_t msr,
 			     uint64_t val, uint64_t tsc_khz, uint64_t tsc_offset)
 {
-	struct lapic *l = vcpu >= 0 && vcpu < IRQCHIP_MAX_VCPUS ? &chip->lapic[vcpu] : NULL;
+	struct lapic *l = irqchip__lapic_of(chip, vcpu);
 
-	if (!l || !l->present)
+	if (!l)
 		return false;
 	switch (msr) {
 	case MSR_KVM_SYSTEM_TIME:
@@ -161,9 +161,9 @@ bool irqchip__kvmclock_wrmsr(struct irqchip *chip, int vcpu, struct guest_mem *m
 void irqchip__kvmclock_refresh(struct irqchip *chip, int vcpu, struct guest_mem *mem,
 			       uint64_t tsc_khz, uint64_t tsc_offset)
 {
-	struct lapic *l = vcpu >= 0 && vcpu < IRQCHIP_MAX_VCPUS ? &chip->lapic[vcpu] : NULL;
+	struct lapic *l = irqchip__lapic_of(chip, vcpu);
 
-	if (!l || !l->present || !(l->kvmclock_msr & 1) || l->kvmclock_offset == tsc_offset)
+	if (!l || !(l->kvmclock_msr & 1) || l->kvmclock_offset == tsc_offset)
 		return;
 	l->kvmclock_offset = tsc_offset;
 	write_time_info(mem, l->kvmclock_msr & ~1ull, tsc_khz, tsc_offset);

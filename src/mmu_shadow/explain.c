@@ -3,8 +3,6 @@
 
 #include <inttypes.h>
 
-#define CR0_PG		(1ull << 31)
-
 void shadow__get_stats(struct shadow_mmu *mmu, struct shadow_stats *st)
 {
 	pthread_mutex_lock(&mmu->vm->lock);
@@ -39,7 +37,7 @@ void shadow__explain(struct shadow_mmu *mmu, const struct shadow_mode *m, uint64
 	pthread_mutex_lock(&svm->lock);
 	fprintf(out, "linear %#" PRIx64 ": cr0 %#" PRIx64 " cr3 %#" PRIx64 " cr4 %#" PRIx64
 		" efer %#" PRIx64 "\n", linear, m->cr0, m->cr3, m->cr4, m->efer);
-	if (!(m->cr0 & CR0_PG)) {
+	if (!(m->cr0 & X86_CR0_PG)) {
 		fprintf(out, "  guest: paging off, gpa %#" PRIx64 "\n", linear & 0xffffffffu);
 	} else if (shadow_walk(svm, mmu, m, linear, SHADOW_WALK_PEEK, &w)) {
 		fprintf(out, "  guest: fault, error code %#x\n", w.error_code);

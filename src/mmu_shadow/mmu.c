@@ -308,21 +308,12 @@ static int fetch(struct shadow_mmu *mmu, const struct shadow_mode *m, const stru
 
 	if (hva) {
 		uint8_t *frame = target == 2 ? shadow_gfn_to_hva(svm, w->gfn & ~511ull) : hva;
-		spte = (uintptr_t)frame | SPTE_P | (target == 2 ? SPTE_LARGE : 0);
-		if ((acc & SHADOW_ACC_W_MASK) && !host_wp)
-			spte |= SPTE_W;
+
+		spte = shadow_leaf_spte(frame, w->gfn, acc, host_wp, w->global, 0) |
+		       (target == 2 ? SPTE_LARGE : 0);
 	} else {
-		spte = (w->gfn << 12) | SPTE_P | SPTE_MMIO |
-		       ((uint64_t)(svm->mmio_gen & SPTE_GEN_MASK) << SPTE_GEN_SHIFT);
-		if (acc & SHADOW_ACC_W_MASK)
-			spte |= SPTE_W;
+		spte = shadow_leaf_spte(NULL, w->gfn, acc, false, w->global, svm->mmio_gen);
 	}
-	if (acc & SHADOW_ACC_U_MASK)
-		spte |= SPTE_U;
-	if (acc & SHADOW_ACC_X_MASK)
-		spte |= SPTE_X;
-	if (w->global)
-		spte |= SPTE_G;
 	shadow_set_leaf(svm, sptep, spte);
 	return *sptep == spte ? 0 : -ENOMEM;
 }

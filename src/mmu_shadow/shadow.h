@@ -266,6 +266,34 @@ static inline struct shadow_page *spte_to_sp(uint64_t spte)
 	return (struct shadow_page *)(uintptr_t)(spte & ~SPTE_NONLEAF);
 }
 
+/*
+ * A leaf spte: RAM at host @frame (writable unless @host_wp: the gfn holds a
+ * shadowed guest table), or, when @frame is NULL, an MMIO spte for @gfn
+ * tagged with memslot generation @gen.  @acc: SHADOW_ACC_*_MASK.
+ */
+static inline uint64_t shadow_leaf_spte(const uint8_t *frame, uint64_t gfn, unsigned acc, bool host_wp,
+					bool global, uint32_t gen)
+{
+	uint64_t spte;
+
+	if (frame) {
+		spte = (uintptr_t)frame | SPTE_P;
+		if ((acc & SHADOW_ACC_W_MASK) && !host_wp)
+			spte |= SPTE_W;
+	} else {
+		spte = (gfn << 12) | SPTE_P | SPTE_MMIO | ((uint64_t)(gen & SPTE_GEN_MASK) << SPTE_GEN_SHIFT);
+		if (acc & SHADOW_ACC_W_MASK)
+			spte |= SPTE_W;
+	}
+	if (acc & SHADOW_ACC_U_MASK)
+		spte |= SPTE_U;
+	if (acc & SHADOW_ACC_X_MASK)
+		spte |= SPTE_X;
+	if (global)
+		spte |= SPTE_G;
+	return spte;
+}
+
 /* Guest walk result (KVM's guest_walker). */
 struct shadow_walker {
 	int level;			/* guest leaf level: 1, 2 (2M/4M) or 3 (1G) */

@@ -14,9 +14,9 @@
 void shadow_sync_page(struct shadow_vm *svm, struct shadow_page *sp)
 {
 	const struct shadow_mode m = {
-		.cr0 = sp->role.cr0_wp ? (1ull << 16) : 0,
-		.cr4 = 1ull << 5, /* PAE format when 8-byte gptes */
-		.efer = sp->role.efer_nx ? (1ull << 11) : 0,
+		.cr0 = sp->role.cr0_wp ? X86_CR0_WP : 0,
+		.cr4 = X86_CR4_PAE, /* PAE format when 8-byte gptes */
+		.efer = sp->role.efer_nx ? X86_EFER_NXE : 0,
 	};
 	bool pae = !sp->role.has_4_byte_gpte;
 	uint8_t *table = shadow_gfn_to_hva(svm, sp->gfn);
@@ -49,22 +49,9 @@ void shadow_sync_page(struct shadow_vm *svm, struct shadow_page *sp)
 		if (!(gpte & (1u << 6)))
 			acc &= ~SHADOW_ACC_W_MASK;	/* protect_clean_gpte */
 		hva = shadow_gfn_to_hva(svm, gfn);
-		if (hva) {
-			want = (uintptr_t)hva | SPTE_P;
-			if ((acc & SHADOW_ACC_W_MASK) && !shadow_gfn_write_protected(svm, gfn))
-				want |= SPTE_W;
-		} else {
-			want = (gfn << 12) | SPTE_P | SPTE_MMIO |
-			       ((uint64_t)(svm->mem->generation & SPTE_GEN_MASK) << SPTE_GEN_SHIFT);
-			if (acc & SHADOW_ACC_W_MASK)
-				want |= SPTE_W;
-		}
-		if (acc & SHADOW_ACC_U_MASK)
-			want |= SPTE_U;
-		if (acc & SHADOW_ACC_X_MASK)
-			want |= SPTE_X;
-		if (gpte & (1u << 8))
-			want |= SPTE_G;
+		want = shadow_leaf_spte(hva, gfn, acc,
+					hva && (acc & SHADOW_ACC_W_MASK) && shadow_gfn_write_protected(svm, gfn),
+					gpte & (1u << 8), svm->mem->generation);
 		if ((want & (SPTE_FRAME | SPTE_MMIO)) != (spte & (SPTE_FRAME | SPTE_MMIO)))
 			shadow_drop_spte(svm, &sp->spt[i]);
 		else

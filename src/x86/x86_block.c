@@ -332,7 +332,7 @@ static struct x86_block *find(struct x86_ctx *c, struct x86_block *prev, uint64_
 void x86_block_exec(struct x86_ctx *c, uint64_t budget)
 {
 	struct x86_cpu *cpu = c->cpu;
-	uint8_t mode = 0x80 | cpu->l64 | (cpu->seg[X86_CS].db << 1);
+	uint8_t mode = x86_code_mode(cpu);
 	uint64_t ripmask = cpu->l64 ? ~0ull : 0xffffffffull;	/* 32-bit code: EIP wraps */
 	struct x86_block *prev = c->last_blk;	/* the last block run: links survive returns to x86__run */
 	uint64_t now;

@@ -125,22 +125,13 @@ static inline uint64_t x86_alu_lazy(struct x86_ctx *c, unsigned op, uint64_t a, 
 void x86_fast_generic(struct x86_ctx *c, const struct x86_insn *i);
 
 /*
- * Data accesses of the specialised handlers: the private TLB or nothing.
- * On a miss (or a non-canonical address, a page split, MMIO) the handler
- * hands the instruction over to its generic handler, which translates and
- * refills the TLB; it may, since nothing has changed before the access.
- * Handlers that way have no call on their fast path and save no registers.
+ * Data accesses of the specialised handlers: the private TLB (x86_tlb_ptr)
+ * or nothing.  On a miss (or a non-canonical address, a page split, MMIO)
+ * the handler hands the instruction over to its generic handler, which
+ * translates and refills the TLB; it may, since nothing has changed before
+ * the access.  Handlers that way have no call on their fast path and save
+ * no registers.
  */
-static inline __attribute__((always_inline)) uint8_t *x86_tlb_ptr(struct x86_ctx *c, unsigned seg,
-								  uint64_t off, unsigned size, unsigned acc)
-{
-	uint64_t lin;
-
-	if (__builtin_expect(!x86_fast_lin(c, seg, off, size, &lin), 0))
-		return NULL;
-	return x86_tlb_get(c->cpu, lin, acc | x86_acc_user(c));
-}
-
 #define FAST_LOAD(var, seg, off, size) \
 	uint8_t *p_##var = x86_tlb_ptr(c, (seg), (off), (size), X86_ACC_READ); \
 	if (__builtin_expect(!p_##var, 0)) { \
@@ -148,16 +139,6 @@ static inline __attribute__((always_inline)) uint8_t *x86_tlb_ptr(struct x86_ctx
 		return; \
 	} \
 	uint64_t var = x86_load_n(p_##var, (size))
-
-#define FAST_STORE(seg, off, size, val) do { \
-	uint8_t *p_ = x86_tlb_ptr(c, (seg), (off), (size), X86_ACC_WRITE); \
-	if (__builtin_expect(!p_, 0)) { \
-		x86_fast_generic(c, i); \
-		return; \
-	} \
-	x86_note_write(c, p_); \
-	x86_store_n(p_, (size), (val)); \
-} while (0)
 
 /* A read-modify-write operand: a writable private-TLB entry (writable implies readable), or generic */
 #define FAST_RMW(p, seg, off, size) \
@@ -167,6 +148,11 @@ static inline __attribute__((always_inline)) uint8_t *x86_tlb_ptr(struct x86_ctx
 		return; \
 	} \
 	x86_note_write(c, p)
+
+#define FAST_STORE(seg, off, size, val) do { \
+	FAST_RMW(p_, (seg), (off), (size)); \
+	x86_store_n(p_, (size), (val)); \
+} while (0)
 
 /* Register-register forms: dst in rm, src in reg (the selectors swap for "Gv, Ev"). */
 static inline void x86_swap_reg_rm(struct x86_insn *i)

@@ -203,6 +203,9 @@ SHIFT_VAR(8)
 
 /* ---- selection ---- */
 
+/* @f's handler for the operand size (1, 4 or 8) */
+#define BY_SIZE(f) (sz == 1 ? f##1 : sz == 8 ? f##8 : f##4)
+
 bool x86_fast_select_ext(struct x86_insn *i)
 {
 	bool mem = i->flags & F_MEM;
@@ -226,7 +229,7 @@ bool x86_fast_select_ext(struct x86_insn *i)
 		if (mem) {
 			if ((i->opcode & 2) && sz != 1)
 				return false;	/* x86_fast.c's */
-			i->bfn = (i->opcode & 2) ? alu8_rm : sz == 1 ? alu_mr1 : sz == 8 ? alu_mr8 : alu_mr4;
+			i->bfn = (i->opcode & 2) ? alu8_rm : BY_SIZE(alu_mr);
 			return true;
 		}
 		if (sz != 1 || !rm_ok)
@@ -241,7 +244,7 @@ bool x86_fast_select_ext(struct x86_insn *i)
 		if (i->flags & F_IMM8)
 			i->imm = (uint64_t)(int64_t)(int8_t)i->imm;
 		if (mem) {
-			i->bfn = sz == 1 ? alu_mr1 : sz == 8 ? alu_mr8 : alu_mr4;
+			i->bfn = BY_SIZE(alu_mr);
 			return true;
 		}
 		if (sz != 1 || !rm_ok)
@@ -256,16 +259,16 @@ bool x86_fast_select_ext(struct x86_insn *i)
 	}
 	if (fn == op_test_acc) {
 		i->rm = X86_RAX;
-		i->bfn = sz == 1 ? test_ri1 : sz == 8 ? test_ri8 : test_ri4;
+		i->bfn = BY_SIZE(test_ri);
 		return true;
 	}
 	if (fn == op_grp3 && (i->reg & 7) < 2) {	/* TEST r/m, imm */
 		if (!mem && sz == 1 && !rm_ok)
 			return false;
 		if (mem)
-			i->bfn = sz == 1 ? test_mi1 : sz == 8 ? test_mi8 : test_mi4;
+			i->bfn = BY_SIZE(test_mi);
 		else
-			i->bfn = sz == 1 ? test_ri1 : sz == 8 ? test_ri8 : test_ri4;
+			i->bfn = BY_SIZE(test_ri);
 		return true;
 	}
 	if (fn == op_test && sz == 1) {
@@ -293,7 +296,7 @@ bool x86_fast_select_ext(struct x86_insn *i)
 		return true;
 	}
 	if (fn == op_grp45 && mem && (i->reg & 7) <= 1) {
-		i->bfn = sz == 1 ? incdec_m1 : sz == 8 ? incdec_m8 : incdec_m4;
+		i->bfn = BY_SIZE(incdec_m);
 		return true;
 	}
 	if (fn == op_shift && !mem && sz != 1) {

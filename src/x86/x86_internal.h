@@ -97,7 +97,7 @@ struct x86_ctx {
 	void *env;
 	struct x86_exit *exit;
 	jmp_buf jb;
-	const struct x86_insn *i;	/* the instruction being run (cache entry or scratch) */
+	const struct x86_insn *i;	/* the instruction being run (block slot, cache entry or scratch) */
 	struct x86_insn *dec;		/* where x86_decode() writes */
 	struct x86_insn scratch;
 	uint64_t ea;		/* effective address (offset within seg) of a memory operand */
@@ -105,7 +105,6 @@ struct x86_ctx {
 	uint8_t bytes[16];	/* raw instruction bytes */
 	const uint8_t *fetch;	/* host pointer for instruction bytes */
 	unsigned fetch_avail;	/* bytes valid at fetch */
-	int fetch_fault;	/* pfec+1 when bytes past fetch_avail fault, 0 = page unknown */
 	uint64_t fetch_lin;
 	/* code page translation reused within this run (see env_ops.translate) */
 	uint64_t fpage_tag;	/* linear page | user << 1 | 1, 0 = none */
@@ -196,6 +195,12 @@ void x86_step(struct x86_ctx *c, const struct x86_insn *pre);
 /* x86_mem.c: codemap (see x86.h) */
 bool x86_code_mark(struct x86_cpu *cpu, uintptr_t page);
 
+/* The decode mode a cached decode or block was made in (never 0: 0 = empty entry). */
+static inline uint8_t x86_code_mode(const struct x86_cpu *cpu)
+{
+	return 0x80 | cpu->l64 | (cpu->seg[X86_CS].db << 1);
+}
+
 /* x86_block.c: code that runs as blocks - 64-bit, or 32-bit with a flat CS (base 0, 4 GiB) */
 static inline bool x86_block_mode(const struct x86_cpu *cpu)
 {
@@ -209,13 +214,12 @@ static inline bool x86_block_mode(const struct x86_cpu *cpu)
 void x86_block_exec(struct x86_ctx *c, uint64_t budget);
 void x86_block_sync(struct x86_ctx *c);
 void x86_block_reset(struct x86_cpu *cpu);	/* x86__reset(): forget every block */
-/* x86_fast.c: set a simple 64-bit instruction's bfn; false if it got the generic one */
+/* x86_fast.c: set a simple instruction's bfn (64-bit or flat 32-bit code); false if it got the generic one */
 bool x86_fast_select(struct x86_insn *i, uint64_t next_rip, bool l64);
 /* x86_fast.c: bfn of a block's end marker and of its last, non-simple instruction */
 void x86_fast_end(struct x86_ctx *c, const struct x86_insn *i);
 /* x86_fast.c: write pending lazy flags into RFLAGS */
 void x86_lf_flush(struct x86_ctx *c);
-void x86__block_flush(struct x86_cpu *cpu);
 
 /* x86_decode.c: decodes the instruction at c->fetch into *c->dec */
 void x86_decode(struct x86_ctx *c);
@@ -264,7 +268,6 @@ void x86_set_rm(struct x86_ctx *c, unsigned size, uint64_t val);
 void x86_push(struct x86_ctx *c, unsigned size, uint64_t val);
 uint64_t x86_pop(struct x86_ctx *c, unsigned size);
 uint64_t x86_stack_peek(struct x86_ctx *c, unsigned off, unsigned size);
-void x86_stack_commit(struct x86_ctx *c, int64_t delta);
 unsigned x86_stack_size(struct x86_ctx *c);
 void x86_set_rsp_delta(struct x86_ctx *c, int64_t delta);
 __attribute__((noreturn)) void x86_page_fault(struct x86_ctx *c, uint64_t lin, uint32_t pfec);
@@ -369,6 +372,17 @@ static inline uint8_t *x86_tlb_get(struct x86_cpu *cpu, uint64_t lin, unsigned a
 	return e->hva + (lin & 0xfff);
 }
 
+/* The host pointer of a whole access through x86_fast_lin() and the private TLB, or NULL. */
+static inline __attribute__((always_inline)) uint8_t *x86_tlb_ptr(struct x86_ctx *c, unsigned seg,
+								  uint64_t off, unsigned size, unsigned acc)
+{
+	uint64_t lin;
+
+	if (__builtin_expect(!x86_fast_lin(c, seg, off, size, &lin), 0))
+		return NULL;
+	return x86_tlb_get(c->cpu, lin, acc | x86_acc_user(c));
+}
+
 /* env_ops.translate for a data access, filling the private TLB; never raises. */
 int x86_xlate_data(struct x86_ctx *c, uint64_t lin, unsigned acc, struct x86_xlate *x);
 
@@ -380,30 +394,22 @@ void x86_write_miss(struct x86_ctx *c, unsigned seg, uint64_t off, unsigned size
 static inline __attribute__((always_inline)) uint64_t x86_read(struct x86_ctx *c, unsigned seg,
 							       uint64_t off, unsigned size)
 {
-	uint64_t lin;
+	uint8_t *p = x86_tlb_ptr(c, seg, off, size, X86_ACC_READ);
 
-	if (__builtin_expect(x86_fast_lin(c, seg, off, size, &lin), 1)) {
-		uint8_t *p = x86_tlb_get(c->cpu, lin, X86_ACC_READ | x86_acc_user(c));
-
-		if (__builtin_expect(p != NULL, 1))
-			return x86_load_n(p, size);
-	}
+	if (__builtin_expect(p != NULL, 1))
+		return x86_load_n(p, size);
 	return x86_read_miss(c, seg, off, size);
 }
 
 static inline __attribute__((always_inline)) void x86_write(struct x86_ctx *c, unsigned seg,
 							    uint64_t off, unsigned size, uint64_t val)
 {
-	uint64_t lin;
+	uint8_t *p = x86_tlb_ptr(c, seg, off, size, X86_ACC_WRITE);
 
-	if (__builtin_expect(x86_fast_lin(c, seg, off, size, &lin), 1)) {
-		uint8_t *p = x86_tlb_get(c->cpu, lin, X86_ACC_WRITE | x86_acc_user(c));
-
-		if (__builtin_expect(p != NULL, 1)) {
-			x86_note_write(c, p);
-			x86_store_n(p, size, val);
-			return;
-		}
+	if (__builtin_expect(p != NULL, 1)) {
+		x86_note_write(c, p);
+		x86_store_n(p, size, val);
+		return;
 	}
 	x86_write_miss(c, seg, off, size, val);
 }
@@ -442,16 +448,10 @@ static inline void x86_set_reg(struct x86_ctx *c, unsigned reg, unsigned size, u
 	}
 }
 
-
-static inline uint64_t pf_of(uint64_t res)
-{
-	return x86_pf_table[res & 0xff];
-}
-
 static inline __attribute__((always_inline)) uint64_t x86_flags_szp(uint64_t res, unsigned size)
 {
 	uint64_t m = x86_mask(size);
-	uint64_t fl = pf_of(res);
+	uint64_t fl = x86_pf_table[res & 0xff];
 
 	if (!(res & m))
 		fl |= X86_FL_ZF;

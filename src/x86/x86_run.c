@@ -133,7 +133,7 @@ static inline struct x86_dce *dce_of(struct x86_cpu *cpu, uint64_t lin)
 static void decode_cached(struct x86_ctx *c)
 {
 	struct x86_cpu *cpu = c->cpu;
-	uint8_t mode = 0x80 | cpu->l64 | (cpu->seg[X86_CS].db << 1);
+	uint8_t mode = x86_code_mode(cpu);
 	uint64_t b[2];
 
 	if (__builtin_expect(c->fetch_avail < 16, 0)) {
