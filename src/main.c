@@ -170,7 +170,8 @@ static void setup_devices(struct vm *vm, const struct config *cfg)
 
 static void load_kernel(struct vm *vm, const struct config *cfg, const struct boot_files *f)
 {
-	uint64_t rsdp = 0;
+	static char cmdline[BOOT_CMDLINE_MAX];
+	uint64_t rsdp = 0, setup_data = 0;
 	struct vcpu *bsp = vm->vcpus[0];
 	struct kvm_regs regs;
 	struct kvm_sregs sregs;
@@ -178,12 +179,10 @@ static void load_kernel(struct vm *vm, const struct config *cfg, const struct bo
 
 	if (vm->backend->get_regs(bsp, &regs) || vm->backend->get_sregs(bsp, &sregs))
 		die(MVM_EXIT_HOST, "cannot read the boot vCPU's registers");
-	uint64_t setup_data = 0;
-	static char cmdline[BOOT_CMDLINE_MAX];
 
 	/* Devices may describe themselves on the command line too. */
 	snprintf(cmdline, sizeof(cmdline), "%s", cfg->append ? cfg->append : "");
-	for (struct device *d = vm->devices; cfg->virtio_cmdline && d; d = d->next)
+	for (struct device *d = cfg->virtio_cmdline ? vm->devices : NULL; d; d = d->next)
 		if (d->cmdline && (ret = d->cmdline(d, cmdline, sizeof(cmdline))))
 			die(MVM_EXIT_USAGE, "--virtio-cmdline: the command line gets too long (%s)",
 			    strerror(-ret));
@@ -193,10 +192,10 @@ static void load_kernel(struct vm *vm, const struct config *cfg, const struct bo
 		die(MVM_EXIT_HOST, "cannot build the ACPI tables (%s)", strerror(-ret));
 	if (cfg->dump_dtb && (ret = fdt__dump(vm, cfg->dump_dtb)))
 		die(MVM_EXIT_USAGE, "--dump-dtb %s: %s", cfg->dump_dtb, strerror(-ret));
-	if (cfg->dtb && (ret = fdt__setup_data(vm, &setup_data)))
-		die(MVM_EXIT_HOST, "cannot build the device tree (%s)", strerror(-ret));
 	if (cfg->dtb && f->format != LOADER_BZIMAGE)
 		die(MVM_EXIT_USAGE, "--dtb needs a bzImage kernel (setup_data is a Linux boot protocol feature)");
+	if (cfg->dtb && (ret = fdt__setup_data(vm, &setup_data)))
+		die(MVM_EXIT_HOST, "cannot build the device tree (%s)", strerror(-ret));
 	if (f->format == LOADER_BZIMAGE)
 		ret = loader__bzimage(vm, f->kernel, f->kernel_len, f->initrd, f->initrd_len,
 				      cmdline, rsdp, setup_data, &regs, &sregs);

@@ -201,8 +201,9 @@ bool virtio__queue_need_irq(struct virtio_queue *q)
 	return !valid || vring_need_event(RING_LOAD(used_event(q)), now, old);
 }
 
-size_t virtio__iov_to_buf(const struct iovec *iov, unsigned n, size_t skip, void *buf,
-			  size_t len)
+/* The walk both copy directions share; only the memcpy's direction differs. */
+static size_t iov_copy(const struct iovec *iov, unsigned n, size_t skip, uint8_t *buf,
+		       size_t len, bool to_iov)
 {
 	size_t done = 0;
 
@@ -212,29 +213,28 @@ size_t virtio__iov_to_buf(const struct iovec *iov, unsigned n, size_t skip, void
 			continue;
 		}
 		size_t k = MIN(iov[i].iov_len - skip, len - done);
-		memcpy((uint8_t *)buf + done, (uint8_t *)iov[i].iov_base + skip, k);
+		uint8_t *p = (uint8_t *)iov[i].iov_base + skip;
+		if (to_iov)
+			memcpy(p, buf + done, k);
+		else
+			memcpy(buf + done, p, k);
 		done += k;
 		skip = 0;
 	}
 	return done;
 }
 
+size_t virtio__iov_to_buf(const struct iovec *iov, unsigned n, size_t skip, void *buf,
+			  size_t len)
+{
+	return iov_copy(iov, n, skip, buf, len, false);
+}
+
 size_t virtio__buf_to_iov(const struct iovec *iov, unsigned n, size_t skip, const void *buf,
 			  size_t len)
 {
-	size_t done = 0;
-
-	for (unsigned i = 0; i < n && done < len; i++) {
-		if (skip >= iov[i].iov_len) {
-			skip -= iov[i].iov_len;
-			continue;
-		}
-		size_t k = MIN(iov[i].iov_len - skip, len - done);
-		memcpy((uint8_t *)iov[i].iov_base + skip, (const uint8_t *)buf + done, k);
-		done += k;
-		skip = 0;
-	}
-	return done;
+	/* buf is only read in this direction. */
+	return iov_copy(iov, n, skip, (uint8_t *)buf, len, true);
 }
 
 int virtio__iov_slice(const struct iovec *src, unsigned n, size_t skip, size_t len,
