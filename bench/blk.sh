@@ -21,6 +21,8 @@
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=bench/lib.sh
+. "$ROOT/bench/lib.sh"
 RUNS=3
 SIZE=128
 SECS=5
@@ -37,7 +39,7 @@ while [ $# -gt 0 ]; do
 	--mvm) MVM_BIN=$2; shift 2 ;;
 	--mvm-args) MVM_ARGS=$2; shift 2 ;;
 	--timeout) TIMEOUT=$2; shift 2 ;;
-	-h|--help) sed -n '2,/^set -uo/p' "$0" | sed -e '/^set -uo/d' -e 's/^# \{0,1\}//'; exit 0 ;;
+	-h|--help) bench_help "$0"; exit 0 ;;
 	*) echo "bench: unknown argument '$1' (try --help)" >&2; exit 2 ;;
 	esac
 done
@@ -46,13 +48,7 @@ for v in RUNS SIZE SECS TIMEOUT; do
 	case ${!v} in ''|*[!0-9]*|0) echo "bench: --${v,,} takes a whole number >= 1" >&2; exit 2 ;; esac
 done
 
-KVMH_ROOT=$ROOT
-# shellcheck source=tests/kvm/lib.sh
-. "$ROOT/tests/kvm/lib.sh"
-command -v qemu-system-x86_64 >/dev/null || kvmh_die "qemu-system-x86_64 not found (apt-get install qemu-system-x86)"
-[ -x "$MVM_BIN" ] || kvmh_die "$MVM_BIN not found: run 'make' first (or pass --mvm PATH)"
-mkdir -p "$KVMH_WORK/logs"
-kvmh_guest
+bench_kvm_setup "$MVM_BIN"
 
 RESULTS=$KVMH_WORK/logs/bench-blk.txt
 : >"$RESULTS"
@@ -86,12 +82,8 @@ EOF
 
 # The L1 side: /bench/l1bench.sh is what l1init.sh runs with kvmh.mode=bench.
 bench_l1_extra() {
-	local r=$1 f brd
-	kvmh_copy_bin "$(command -v qemu-system-x86_64)" "$r" /usr/bin/qemu-system-x86_64
-	mkdir -p "$r/usr/share/qemu" "$r/bench"
-	for f in bios-microvm.bin qboot.rom linuxboot_dma.bin pvh.bin kvmvapic.bin; do
-		[ -e "/usr/share/qemu/$f" ] && cp -L "/usr/share/qemu/$f" "$r/usr/share/qemu/"
-	done
+	local r=$1 brd
+	bench_l1_qemu "$r"
 	brd=$(find "$MODDIR/kernel" -name 'brd.ko*' -print -quit)
 	[ -n "$brd" ] || kvmh_die "brd.ko (RAM disk) not found in $MODDIR"
 	case $brd in
@@ -141,26 +133,9 @@ EOF
 
 RD=$KVMH_WORK/l1-blk-initrd.$$.cpio.gz
 kvmh_build_l1 "$MVM_BIN" "$RD" bench_l1_extra
-TMO=$((180 + RUNS * 2 * (TIMEOUT + 10)))
-done_ok=0
-for attempt in 1 2; do
-	LOG=$KVMH_WORK/logs/l1-blk-try$attempt.log
-	echo "bench: booting L1 (attempt $attempt, log $LOG)" >&2
-	kvmh_boot_l1 "$LOG" "$RD" "kvmh.mode=bench kvmh.runs=$RUNS" "$TMO"
-	rc=$?
-	tr -d '\r' <"$LOG" | grep -E '^BENCH' | tee -a "$RESULTS"
-	if tr -d '\r' <"$LOG" | grep -q '^KVMH: DONE'; then done_ok=1; break; fi
-	if [ "$rc" = 124 ] && [ "$attempt" = 1 ]; then
-		echo "bench: L1 wedged (QEMU TCG), retrying once"
-		: >"$RESULTS"
-		continue
-	fi
-	kvmh_die "L1 did not finish the benchmark (qemu status $rc, log $LOG)"
-done
-[ "$done_ok" = 1 ] || kvmh_die "L1 did not finish the benchmark (log $LOG)"
+bench_run_l1 blk "$RD" "$RUNS" "$TIMEOUT" "$RESULTS"
 
 # --- summary ----------------------------------------------------------------------
-median() { sort -n | awk '{ v[NR] = $1 } END { if (NR == 0) print "-"; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 # vals VMM MODE KEY: that value of every run.
 vals() { grep "^BENCH: $1 run=[0-9]* RANDREAD mode=$2 " "$RESULTS" | grep -oE " $3=[0-9.]+" | cut -d= -f2; }
 echo
@@ -171,8 +146,8 @@ for row in "write MBps seq write 1M (MB/s)" "read MBps seq read 1M (MB/s)" "rand
 	set -- $row
 	mode=$1 key=$2
 	shift 2
-	a=$(vals mvm "$mode" "$key" | median)
-	b=$(vals qemu "$mode" "$key" | median)
+	a=$(vals mvm "$mode" "$key" | bench_median)
+	b=$(vals qemu "$mode" "$key" | bench_median)
 	ratio=-
 	if [ "$a" != - ] && [ "$b" != - ]; then
 		ratio=$(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.2f", a / b }')

@@ -16,6 +16,8 @@
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=bench/lib.sh
+. "$ROOT/bench/lib.sh"
 ACCEL=kvm
 RUNS=5
 TIMEOUT=300
@@ -32,7 +34,7 @@ while [ $# -gt 0 ]; do
 	--mvm) MVM_BIN=$2; shift 2 ;;
 	--mvm-args) MVM_ARGS=$2; shift 2 ;;
 	--timeout) TIMEOUT=$2; shift 2 ;;
-	-h|--help) sed -n '2,/^set -uo/p' "$0" | sed -e '/^set -uo/d' -e 's/^# \{0,1\}//'; exit 0 ;;
+	-h|--help) bench_help "$0"; exit 0 ;;
 	*) echo "bench: unknown argument '$1' (try --help)" >&2; exit 2 ;;
 	esac
 done
@@ -40,13 +42,7 @@ case $ACCEL in kvm|shadow) ;; *) echo "bench: --accel takes kvm or shadow" >&2; 
 case $RUNS in ''|*[!0-9]*|0) echo "bench: --runs takes a count >= 1" >&2; exit 2 ;; esac
 case $MEM in *M) ;; *) echo "bench: --mem takes a size in MiB such as 256M" >&2; exit 2 ;; esac
 
-KVMH_ROOT=$ROOT
-# shellcheck source=tests/kvm/lib.sh
-. "$ROOT/tests/kvm/lib.sh"
-command -v qemu-system-x86_64 >/dev/null || kvmh_die "qemu-system-x86_64 not found (apt-get install qemu-system-x86)"
-[ -x "$MVM_BIN" ] || kvmh_die "$MVM_BIN not found: run 'make' first (or pass --mvm PATH)"
-mkdir -p "$KVMH_WORK/logs"
-kvmh_guest
+bench_kvm_setup "$MVM_BIN"
 
 RESULTS=$KVMH_WORK/logs/bench-$ACCEL.txt
 : >"$RESULTS"
@@ -77,50 +73,30 @@ bench_shadow() {
 # Extra L1 initramfs content: QEMU with its libraries and firmware, the L1
 # side of the benchmark, and its settings.
 bench_l1_extra() {
-	local r=$1 f
-	kvmh_copy_bin "$(command -v qemu-system-x86_64)" "$r" /usr/bin/qemu-system-x86_64
-	mkdir -p "$r/usr/share/qemu" "$r/bench"
-	for f in bios-microvm.bin qboot.rom linuxboot_dma.bin pvh.bin kvmvapic.bin; do
-		[ -e "/usr/share/qemu/$f" ] && cp -L "/usr/share/qemu/$f" "$r/usr/share/qemu/"
-	done
+	local r=$1
+	bench_l1_qemu "$r"
 	cp "$ROOT/bench/l1bench.sh" "$r/bench/l1bench.sh"
 	printf 'KERNEL=/l2/bzImage\nINITRD=/l2/initrd.cpio.gz\nMEM=%s\nCPUS=%s\nMVM_ARGS=%q\nTIMEOUT=%s\n' "$MEM" "$CPUS" "$MVM_ARGS" "$TIMEOUT" >"$r/bench/config"
 }
 
 bench_kvm() {
-	local rd=$KVMH_WORK/l1-bench-initrd.$$.cpio.gz log attempt rc tmo
-	command -v qemu-system-x86_64 >/dev/null || kvmh_die "qemu-system-x86_64 not found"
+	local rd=$KVMH_WORK/l1-bench-initrd.$$.cpio.gz
 	kvmh_build_l1 "$MVM_BIN" "$rd" bench_l1_extra
-	tmo=$((180 + RUNS * 2 * (TIMEOUT + 10)))
-	for attempt in 1 2; do
-		log=$KVMH_WORK/logs/l1-bench-try$attempt.log
-		echo "bench: booting L1 (attempt $attempt, log $log)" >&2
-		kvmh_boot_l1 "$log" "$rd" "kvmh.mode=bench kvmh.runs=$RUNS" "$tmo"
-		rc=$?
-		tr -d '\r' <"$log" | grep -E '^BENCH' | tee -a "$RESULTS"
-		tr -d '\r' <"$log" | grep -q '^KVMH: DONE' && return 0
-		if [ "$rc" = 124 ] && [ "$attempt" = 1 ]; then
-			echo "bench: L1 wedged (QEMU TCG), retrying once"
-			: >"$RESULTS"
-			continue
-		fi
-		kvmh_die "L1 did not finish the benchmark (qemu status $rc, log $log)"
-	done
+	bench_run_l1 bench "$rd" "$RUNS" "$TIMEOUT" "$RESULTS"
 }
 
 if [ "$ACCEL" = kvm ]; then bench_kvm; else bench_shadow; fi
 
 # --- summary ----------------------------------------------------------------------
-median() { sort -n | awk '{ v[NR] = $1 } END { if (NR == 0) print "-"; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 field() { grep "^BENCH: $1 " "$RESULTS" | grep -v 'marker_ms=-1' | grep -oE "$2=[-0-9.]+" | cut -d= -f2; }
 declare -A MED=()
 for vmm in mvm qemu; do
 	ok=$(field "$vmm" marker_ms | wc -l)
 	bad=$(grep "^BENCH: $vmm " "$RESULTS" | grep -c 'marker_ms=-1')
-	MED[$vmm]=$(field "$vmm" marker_ms | median)
+	MED[$vmm]=$(field "$vmm" marker_ms | bench_median)
 	printf 'bench: %-4s %s: time to MVM_INIT_REACHED median %s ms (%s runs ok, %s without marker: %s); peak RSS %s kB, guest RAM resident %s kB, VMM overhead %s kB (medians)\n' \
 		"$vmm" "$ACCEL" "${MED[$vmm]}" "$ok" "$bad" "$(field "$vmm" marker_ms | paste -sd' ')" \
-		"$(field "$vmm" maxrss_kb | median)" "$(field "$vmm" guest_kb | median)" "$(field "$vmm" vmm_kb | median)"
+		"$(field "$vmm" maxrss_kb | bench_median)" "$(field "$vmm" guest_kb | bench_median)" "$(field "$vmm" vmm_kb | bench_median)"
 done
 if [ "${MED[mvm]}" != - ] && [ "${MED[qemu]}" != - ]; then
 	awk -v a="${MED[mvm]}" -v b="${MED[qemu]}" 'BEGIN { printf "bench: ratio mvm/qemu = %.2f (below 1: mvm boots faster)\n", a / b }'

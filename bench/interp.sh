@@ -24,6 +24,8 @@
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=bench/lib.sh
+. "$ROOT/bench/lib.sh"
 RUNS=3
 TIMEOUT=600
 COMPUTE_N=20000000
@@ -37,7 +39,7 @@ while [ $# -gt 0 ]; do
 	--compute-n) COMPUTE_N=$2; shift 2 ;;
 	--pt-n) PT_N=$2; shift 2 ;;
 	--timeout) TIMEOUT=$2; shift 2 ;;
-	-h|--help) sed -n '2,/^set -uo/p' "$0" | sed -e '/^set -uo/d' -e 's/^# \{0,1\}//'; exit 0 ;;
+	-h|--help) bench_help "$0"; exit 0 ;;
 	*) echo "interp: unknown argument '$1' (try --help)" >&2; exit 2 ;;
 	esac
 done

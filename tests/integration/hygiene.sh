@@ -121,8 +121,10 @@ check_fds() {
 }
 
 # ---- (b) temporary files --------------------------------------------------------
-# Runs mvm (and the unit binaries) in ways that succeed and fail; prints a
-# line per run whose exit status is not the expected one.
+# Runs mvm (and the unit binaries) in ways that succeed and fail; a run whose
+# exit status is not the expected one, or a guest that never got ready, is
+# recorded in $work/b-wrong (the caller fails on it: that file survives the
+# mount namespace the runs may happen in).
 b_runs() {
 	local tmpd=$1 img=$work/disk.img junk=$work/junk.bin rc
 	export TMPDIR=$tmpd
@@ -130,7 +132,7 @@ b_runs() {
 		local want=$1; shift
 		timeout 60 "$MVM" "$@" </dev/null >/dev/null 2>&1
 		rc=$?
-		[ "$rc" = "$want" ] || echo "    note: mvm $* exited $rc (expected $want)"
+		[ "$rc" = "$want" ] || echo "mvm $* exited $rc (expected $want)" >>"$work/b-wrong"
 	}
 	head -c 5000 /dev/urandom >"$junk"
 	run 1 --accel "$ACCEL" -m ${GUEST_MB}M --console serial -k "$FW/trace.elf"
@@ -145,7 +147,7 @@ b_runs() {
 	for sig in TERM KILL; do
 		start_mvm --accel "$ACCEL" -m ${GUEST_MB}M --console serial -k "$FW/hostile_idle.elf" \
 			-d "$img" </dev/null >"$work/kill.out" 2>&1
-		wait_ready "$work/kill.out"
+		wait_ready "$work/kill.out" || echo "SIG$sig run: the guest never got ready" >>"$work/b-wrong"
 		kill -$sig "$mvm_pid" 2>/dev/null
 		wait "$mvm_pid" 2>/dev/null
 		mvm_pid=
@@ -195,6 +197,11 @@ fi
 left=$(ls -A "$privtmpdir")
 [ -z "$left" ] && ok "temp files: nothing left in \$TMPDIR" ||
 	bad "temp files: left in \$TMPDIR: $(echo $left)"
+if [ -s "$work/b-wrong" ]; then
+	bad "temp files: runs did not end as expected: $(tr '\n' ';' <"$work/b-wrong")"
+else
+	ok "temp files: every good, failing and killed run ended as expected"
+fi
 
 # ---- (c) bounded memory under a stdin flood ---------------------------------------
 hwm() { sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$1/status" 2>/dev/null; }

@@ -21,7 +21,7 @@ trap 'rm -rf "$OUTDIR"' EXIT
 pass=0 fail=0
 for c in $CASES; do
 	res=$(run_case "$c" | tee "$OUTDIR/$c.full" | grep '^KVMH: RESULT') 
-	if printf '%s' "$res" | grep -q " PASS"; then
+	if printf '%s' "$res" | grep -q "^KVMH: RESULT $c PASS "; then
 		pass=$((pass + 1)); echo "PASS shadow-boot: ${res#KVMH: RESULT }"
 	else
 		fail=$((fail + 1)); echo "FAIL shadow-boot: ${res#KVMH: RESULT }"

@@ -15,12 +15,6 @@
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
-static void done(struct x86_cpu *cpu, struct env *e)
-{
-	x86__release(cpu);
-	env_free(e);
-}
-
 /* Run the code at CODE again from a clean register file, keeping the block cache. */
 static void restart(struct x86_cpu *cpu)
 {
@@ -118,7 +112,7 @@ static void test_fault_mid_block(void **st)
 			assert_in_handler(&cpu, run(&cpu, e, &ex), X86_EXC_PF);
 			restart(&cpu);
 		}
-		done(&cpu, e);
+		env_done(&cpu, e);
 	}
 }
 
@@ -160,7 +154,7 @@ static void test_mmio_write_mid_block(void **st)
 		assert_int_equal(cpu.rflags & X86_FL_ARITH, X86_FL_PF);
 		restart(&cpu);
 	}
-	done(&cpu, e);
+	env_done(&cpu, e);
 }
 
 static const uint8_t code_mmio_read[] = {
@@ -203,7 +197,7 @@ static void test_mmio_read_mid_block(void **st)
 		assert_int_equal(cpu.stats.insns - n0, 6);
 		restart(&cpu);
 	}
-	done(&cpu, e);
+	env_done(&cpu, e);
 }
 
 /* ---- budget ---- */
@@ -279,7 +273,7 @@ static void test_budget_exact(void **st)
 	assert_int_equal(cpu.stats.insns - n0, ROUNDS * 8 + 1);
 	assert_int_equal(cpu.rip, boundary(ROUNDS * 8) + 1);
 	assert_int_equal(cpu.gpr[X86_RAX], ROUNDS);
-	done(&cpu, e);
+	env_done(&cpu, e);
 }
 
 /* ---- branches inside blocks ---- */
@@ -324,7 +318,7 @@ static void test_jcc_in_block(void **st)
 	/* the taken JE at its own boundary: budget 5 stops at the target */
 	assert_int_equal(x86__run(&cpu, &ops, e, 5, &ex), X86_EV_BUDGET);
 	assert_int_equal(cpu.rip, CODE + 0x16);
-	done(&cpu, e);
+	env_done(&cpu, e);
 
 	e = long_mode(&cpu, code_jcc_loop, sizeof(code_jcc_loop));
 	assert_int_equal(run(&cpu, e, &ex), X86_EV_HLT);
@@ -337,7 +331,7 @@ static void test_jcc_in_block(void **st)
 	assert_int_equal(cpu.gpr[X86_RAX], 5);
 	assert_int_equal(cpu.gpr[X86_RCX], 5);
 	assert_int_equal(cpu.rip, CODE + 0x0a);
-	done(&cpu, e);
+	env_done(&cpu, e);
 }
 
 int main(void)

@@ -13,12 +13,6 @@
  */
 #include "x86_env.h"
 
-static void done(struct x86_cpu *cpu, struct env *e)
-{
-	x86__release(cpu);
-	env_free(e);
-}
-
 #define DATA	0x20000u	/* r15 points here; memory operands are [r15 + disp8] */
 #define SEQ_LEN	300
 
@@ -309,9 +303,9 @@ static void test_block_vs_step(void **st)
 		assert_memory_equal(whole.gpr, chunk.gpr, sizeof(whole.gpr));
 		assert_int_equal(whole.rflags, chunk.rflags);
 		assert_memory_equal(ew->ram + DATA, ec->ram + DATA, 256);
-		done(&whole, ew);
-		done(&step, es);
-		done(&chunk, ec);
+		env_done(&whole, ew);
+		env_done(&step, es);
+		env_done(&chunk, ec);
 	}
 }
 

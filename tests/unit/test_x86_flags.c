@@ -247,12 +247,6 @@ static struct env *case_machine(struct x86_cpu *cpu, const struct fcase *c, cons
 	return e;
 }
 
-static void done(struct x86_cpu *cpu, struct env *e)
-{
-	x86__release(cpu);
-	env_free(e);
-}
-
 static void check_case(const struct fcase *c)
 {
 	struct x86_cpu cpu;
@@ -267,11 +261,11 @@ static void check_case(const struct fcase *c)
 	assert_int_equal(run(&cpu, e, &ex), X86_EV_HLT);
 	assert_int_equal(cpu.gpr[X86_RAX], c->res);
 	assert_int_equal(cpu.gpr[X86_R8] & om, want);
-	done(&cpu, e);
+	env_done(&cpu, e);
 	e = case_machine(&cpu, c, rd_jcc_psozc, sizeof(rd_jcc_psozc));
 	assert_int_equal(run(&cpu, e, &ex), X86_EV_HLT);
 	assert_int_equal(cpu.gpr[X86_R8] & om, want);
-	done(&cpu, e);
+	env_done(&cpu, e);
 	/* CMOVcc, SETcc, then PUSHF */
 	e = case_machine(&cpu, c, rd_setcc_pushf, sizeof(rd_setcc_pushf));
 	assert_int_equal(run(&cpu, e, &ex), X86_EV_HLT);
@@ -288,18 +282,18 @@ static void check_case(const struct fcase *c)
 	if (c->mask & PF_)
 		assert_int_equal(cpu.gpr[X86_R14] & 0xff, !!(fl & PF_));
 	assert_int_equal(cpu.gpr[X86_R9] & c->mask, fl);
-	done(&cpu, e);
+	env_done(&cpu, e);
 	/* PUSHF right after */
 	e = case_machine(&cpu, c, rd_pushf, sizeof(rd_pushf));
 	assert_int_equal(run(&cpu, e, &ex), X86_EV_HLT);
 	assert_int_equal(cpu.gpr[X86_R9] & c->mask, fl);
-	done(&cpu, e);
+	env_done(&cpu, e);
 	/* the run ends right after the operation: RFLAGS holds its flags */
 	e = case_machine(&cpu, c, rd_pushf, sizeof(rd_pushf));
 	assert_int_equal(x86__run(&cpu, &ops, e, c->prelen ? 2 : 1, &ex), X86_EV_BUDGET);
 	assert_int_equal(cpu.rflags & c->mask, fl);
 	assert_int_equal(cpu.gpr[X86_RAX], c->res);
-	done(&cpu, e);
+	env_done(&cpu, e);
 }
 
 static void test_flag_cases(void **st)
@@ -388,7 +382,7 @@ static void test_flag_sequences(void **st)
 	assert_int_equal(run(&cpu, e, &ex), X86_EV_HLT);
 	/* AH = SF ZF 0 AF 0 PF 1 CF */
 	assert_int_equal((cpu.gpr[X86_RAX] >> 8) & 0xff, 0x80 | 0x10 | 0x04 | 0x02 | 0x01);
-	done(&cpu, e);
+	env_done(&cpu, e);
 
 	e = long_mode(&cpu, code_chains, sizeof(code_chains));
 	cpu.gpr[X86_RDX] = -1ull;	/* a stale CF would carry into it */
@@ -406,7 +400,7 @@ static void test_flag_sequences(void **st)
 	assert_int_equal(cpu.gpr[X86_RDI], 1);
 	assert_int_equal(cpu.gpr[X86_RBP], 1);
 	assert_int_equal(cpu.rip, CODE + 0x58);
-	done(&cpu, e);
+	env_done(&cpu, e);
 
 	e = long_mode(&cpu, code_incdec_cf, sizeof(code_incdec_cf));
 	assert_int_equal(run(&cpu, e, &ex), X86_EV_HLT);
@@ -416,7 +410,7 @@ static void test_flag_sequences(void **st)
 	assert_int_equal(cpu.gpr[X86_RSI] & 0xff, 1);
 	assert_int_equal(cpu.gpr[X86_RBX], 5);
 	assert_int_equal(cpu.gpr[X86_R10] & X86_FL_ARITH, X86_FL_CF | X86_FL_PF);
-	done(&cpu, e);
+	env_done(&cpu, e);
 
 	e = long_mode(&cpu, code_incdec_mem_cf, sizeof(code_incdec_mem_cf));
 	cpu.gpr[X86_RBX] = 0xff;
@@ -426,7 +420,7 @@ static void test_flag_sequences(void **st)
 	assert_int_equal(cpu.gpr[X86_RDX] & 0xff, 1);
 	assert_int_equal(cpu.gpr[X86_RBX] & 0xff, 0);
 	assert_int_equal(get64(e->ram, CODE + 0x2a), 0x80000100);
-	done(&cpu, e);
+	env_done(&cpu, e);
 }
 
 int main(void)

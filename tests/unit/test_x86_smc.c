@@ -128,12 +128,6 @@ static enum x86_event go(struct x86_cpu *cpu, struct env *e, const struct varian
 	return x86__run(cpu, v->ops, e, 1000, &ex);
 }
 
-static void done(struct x86_cpu *cpu, struct env *e)
-{
-	x86__release(cpu);
-	env_free(e);
-}
-
 /* code for a machine whose code goes elsewhere */
 static const uint8_t code_hlt[] = { 0xf4 };
 
@@ -200,19 +194,19 @@ static void test_smc_in_block(void **st)
 			assert_int_equal(e->ram[CODE + 0x0e], 0xc9);
 			restart(&cpu);
 		}
-		done(&cpu, e);
+		env_done(&cpu, e);
 
 		e = machine(&cpu, &m, v, code_smc_alias, sizeof(code_smc_alias));
 		assert_int_equal(go(&cpu, e, v), X86_EV_HLT);
 		assert_int_equal(cpu.gpr[X86_RCX], 4);
 		assert_int_equal(cpu.stats.insns, 5);
-		done(&cpu, e);
+		env_done(&cpu, e);
 
 		e = machine(&cpu, &m, v, code_smc_push, sizeof(code_smc_push));
 		assert_int_equal(go(&cpu, e, v), X86_EV_HLT);
 		assert_int_equal(cpu.gpr[X86_RBX], 0x44);
 		assert_int_equal(cpu.rip, CODE + 0x1b);
-		done(&cpu, e);
+		env_done(&cpu, e);
 	}
 }
 
@@ -255,7 +249,7 @@ static void test_smc_other_page(void **st)
 			assert_int_equal(cpu.gpr[X86_RCX], 0);
 			assert_int_equal(cpu.stats.insns - n0, 1 + 2 * 7 + 1);
 		}
-		done(&cpu, e);
+		env_done(&cpu, e);
 	}
 }
 
@@ -291,7 +285,7 @@ static void test_smc_write_cached_before_code(void **st)
 		assert_int_equal(go(&cpu, e, v), X86_EV_HLT);
 		assert_int_equal(cpu.gpr[X86_R9], 3 + 5);
 		assert_int_equal(cpu.rip, CODE + 0x19);
-		done(&cpu, e);
+		env_done(&cpu, e);
 	}
 }
 
@@ -344,7 +338,7 @@ static void test_dma_between_runs(void **st)
 		restart(&cpu);
 		assert_int_equal(go(&cpu, e, v), X86_EV_HLT);
 		assert_int_equal(cpu.gpr[X86_RAX], 6);
-		done(&cpu, e);
+		env_done(&cpu, e);
 
 		/* the successor of a chained jump changes */
 		e = machine(&cpu, &m, v, code_dma_jmp, sizeof(code_dma_jmp));
@@ -357,7 +351,7 @@ static void test_dma_between_runs(void **st)
 		assert_int_equal(go(&cpu, e, v), X86_EV_HLT);
 		assert_int_equal(cpu.gpr[X86_RAX], 0x21);
 		assert_int_equal(cpu.rip, CODE + 0x1004);
-		done(&cpu, e);
+		env_done(&cpu, e);
 	}
 }
 
@@ -411,7 +405,7 @@ static void test_smc_other_vcpu(void **st)
 		other.cpu = NULL;
 		x86__release(&a);
 		free(ea);
-		done(&b, e);
+		env_done(&b, e);
 	}
 }
 
@@ -447,7 +441,7 @@ static void test_smc_serializing(void **st)
 		restart(&cpu);
 		assert_int_equal(go(&cpu, e, v), X86_EV_HLT);
 		assert_int_equal(cpu.gpr[X86_RBX], 2);
-		done(&cpu, e);
+		env_done(&cpu, e);
 	}
 }
 
@@ -479,7 +473,7 @@ static void test_code_page_remapped(void **st)
 			assert_int_equal(cpu.gpr[X86_RAX], pass & 1 ? 11 : 10);
 		}
 		remap_to = CODE;
-		done(&cpu, e);
+		env_done(&cpu, e);
 	}
 }
 

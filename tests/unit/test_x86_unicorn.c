@@ -35,11 +35,13 @@ static void run_random(int mode)
 	print_coverage();
 	printf("random %d-bit: %lu instructions compared (%lu faulted in both), %lu mismatches\n",
 	       mode, R.compared, R.faulted, R.mismatches);
-	unsigned long bad = R.mismatches;
+	unsigned long bad = R.mismatches, faulted = R.faulted, compared = R.compared;
 
 	rig_close();
 	g_mode = 64;
 	assert_int_equal(bad, 0);
+	/* a fault in both compares no state: most of the random code must run */
+	assert_true(faulted * 10 < compared);
 }
 
 static void test_random(void **state)
@@ -82,10 +84,11 @@ static void test_sse_random(void **state)
 	print_coverage();
 	printf("sse random: %lu instructions compared (%lu faulted in both), %lu mismatches\n",
 	       R.compared, R.faulted, R.mismatches);
-	unsigned long bad = R.mismatches;
+	unsigned long bad = R.mismatches, faulted = R.faulted, compared = R.compared;
 
 	rig_close();
 	assert_int_equal(bad, 0);
+	assert_true(faulted * 10 < compared);
 }
 
 /* Targeted sequences with edge values that random data rarely hits. */

@@ -173,6 +173,13 @@ static inline void env_free(struct env *e)
 	free(e);
 }
 
+/* env_free() plus the interpreter's own allocations for @cpu (its block cache). */
+static inline void env_done(struct x86_cpu *cpu, struct env *e)
+{
+	x86__release(cpu);
+	env_free(e);
+}
+
 static inline enum x86_event run(struct x86_cpu *cpu, struct env *e, struct x86_exit *ex)
 {
 	return x86__run(cpu, &ops, e, 1000000, ex);

@@ -4,7 +4,7 @@
 #@ where: l1
 #@ timeout: 300
 #@ exit: 0
-#@ expect: ^firmware: [0-9]+ passed, 0 failed
+#@ expect: ^firmware: [1-9][0-9]* passed, 0 failed
 if [ ! -d /fw/elf ]; then
 	echo "no firmware in the L1 initramfs: run make firmware first"
 	exit 1
